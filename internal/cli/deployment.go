@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
+)
+
+// store opens the state folder.
+func (o *Options) store() (*state.FileStore, error) {
+	s, err := state.NewFileStore(o.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the state folder %s: %w", o.StateDir, err)
+	}
+	return s, nil
+}
+
+// optionalConfig loads the configuration when the file exists; commands that
+// read only the state record (status, events) work without it.
+func (o *Options) optionalConfig() (*config.Config, []byte, error) {
+	cfg, raw, diags, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return nil, nil, nil //nolint:nilerr // no configuration: the record alone is shown
+	}
+	if diags.HasErrors() {
+		printDiagnostics(o, diags)
+		return nil, nil, failed(ExitUsage)
+	}
+	return cfg, raw, nil
+}
+
+// currentRecord finds and loads the deployment record for the configuration
+// (by metadata.name) or the only record in the state folder. It returns
+// state.ErrNotFound (wrapped) when there is none.
+func (o *Options) currentRecord(ctx context.Context, s state.Store, cfg *config.Config) (*state.Record, error) {
+	name := ""
+	if cfg != nil {
+		name = cfg.Metadata.Name
+	}
+	id, err := state.FindCurrent(ctx, s, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.Load(ctx, id)
+}
+
+// noRecordError explains what to do when there is no record yet.
+func noRecordError(o *Options, err error) error {
+	if errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("no deployment record in %s: nothing has been deployed from here yet; run k0rdentctl plan%s to see what deploy would do", o.StateDir, configFlag(o))
+	}
+	return err
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
+)
+
+// Exit codes, the same for every command.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1
+	ExitUsage   = 2
+	ExitRefused = 3
+)
+
+// exitError carries an exit code with the error an operator sees.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// silentError is a failure whose explanation the command already printed.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return "command failed" }
+
+func usageError(err error) error   { return &exitError{code: ExitUsage, err: err} }
+func refusedError(err error) error { return &exitError{code: ExitRefused, err: err} }
+func failed(code int) error        { return &silentError{code: code} }
+
+// refusal is implemented by domain errors that are guards (a downgrade, an
+// uninstall that would delete objects): they map to exit code 3.
+type refusal interface{ Refused() bool }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var s *silentError
+	if errors.As(err, &s) {
+		return s.code
+	}
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	var lock *state.LockError
+	if errors.As(err, &lock) {
+		return ExitRefused
+	}
+	var r refusal
+	if errors.As(err, &r) && r.Refused() {
+		return ExitRefused
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitFailed
+	}
+	return ExitFailed
+}

@@ -1,0 +1,152 @@
+// Package cli holds k0rdentctl's commands. Each command is an options struct
+// and a run function; the work itself lives in the domain packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/ui"
+)
+
+// IOStreams are the standard streams a command uses, injected so that every
+// command can be tested without a terminal.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// InTerminal and OutTerminal say whether In and Out are terminals.
+	InTerminal  bool
+	OutTerminal bool
+}
+
+// BuildInfo describes the binary.
+type BuildInfo struct {
+	Version string
+	Commit  string
+	Date    string
+}
+
+// Options are the global flags and the environment every command shares.
+type Options struct {
+	ConfigPath string
+	StateDir   string
+	Kubeconfig string
+	Output     string
+	Yes        bool
+	Verbose    bool
+	NoColor    bool
+
+	IO    IOStreams
+	Build BuildInfo
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) style() ui.Style {
+	return ui.Style{Color: o.IO.OutTerminal && !o.NoColor && os.Getenv("NO_COLOR") == ""}
+}
+
+// structured reports whether -o asks for JSON or YAML.
+func (o *Options) structured() bool { return o.Output == ui.FormatJSON || o.Output == ui.FormatYAML }
+
+// Execute runs k0rdentctl with args and returns the process exit code.
+func Execute(ctx context.Context, args []string, streams IOStreams, build BuildInfo) int {
+	o := &Options{IO: streams, Build: build}
+	root := NewRootCommand(o)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitCode(err)
+	var quiet *silentError
+	if !errors.As(err, &quiet) {
+		fmt.Fprintf(streams.ErrOut, "Error: %v\n", err)
+	}
+	return code
+}
+
+// NewRootCommand builds the command tree.
+func NewRootCommand(o *Options) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "k0rdentctl",
+		Short: "Deploy and run k0rdent 1.5 on Azure from one YAML file",
+		Long: `k0rdentctl deploys and runs k0rdent 1.5: the management cluster, k0rdent itself,
+k0rdent regional management clusters (Region objects), Azure child clusters and
+the KOF observability stack, all from one YAML file (-c, default ./k0rdent.yaml).
+
+Every step is recorded in a state file (--state-dir, default ./state), so an
+interrupted run resumes where it stopped, and every step can be inspected.
+
+Start here:
+  k0rdentctl config init --template small   # write ./k0rdent.yaml
+  k0rdentctl config validate                # check it, every problem at once
+  k0rdentctl plan                           # what deploy would do, no credentials needed
+
+Exit codes: 0 done; 1 failed; 2 invalid usage or configuration (nothing was
+touched); 3 refused (a lock is held, confirmation needed, or a guard that
+needs --force).`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		DisableAutoGenTag: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if !ui.ValidFormat(o.Output) {
+				return usageError(fmt.Errorf("-o %q is not an output format; use table, json or yaml", o.Output))
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+
+	f := root.PersistentFlags()
+	f.StringVarP(&o.ConfigPath, "config", "c", "k0rdent.yaml", "configuration file")
+	f.StringVar(&o.StateDir, "state-dir", "state", "folder of the deployment record, kubeconfigs and keys")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "management cluster kubeconfig; overrides management.kubeconfig and the one the bootstrap wrote (KUBECONFIG is never read)")
+	f.StringVarP(&o.Output, "output", "o", ui.FormatTable, "output format: table, json or yaml")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "answer yes to confirmations (does not override guards; that is --force)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail in progress and errors")
+	f.BoolVar(&o.NoColor, "no-color", false, "no colours in output (also: NO_COLOR set)")
+	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{ui.FormatTable, ui.FormatJSON, ui.FormatYAML}, cobra.ShellCompDirectiveNoFileComp
+	})
+
+	root.AddCommand(
+		newVersionCommand(o),
+		newConfigCommand(o),
+		newPlanCommand(o),
+		newStatusCommand(o),
+		newEventsCommand(o),
+		newStateCommand(o),
+	)
+	for _, c := range root.Commands() {
+		if c.Args == nil {
+			c.Args = noArgs
+		}
+	}
+	return root
+}
+
+// noArgs rejects positional arguments with exit code 2.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError(fmt.Errorf("%q takes no arguments, got %q; see %s --help", cmd.CommandPath(), args, cmd.CommandPath()))
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
+	"github.com/k0rdentctl/k0rdentctl/internal/ui"
+)
+
+type versionInfo struct {
+	Version        string `json:"version"`
+	Commit         string `json:"commit"`
+	BuildDate      string `json:"build_date,omitempty"`
+	GoVersion      string `json:"go_version"`
+	Platform       string `json:"platform"`
+	K0rdentVersion string `json:"k0rdent_version"`
+}
+
+func newVersionCommand(o *Options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the k0rdentctl version and the k0rdent version it deploys by default",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := versionInfo{
+				Version:        orUnknown(o.Build.Version),
+				Commit:         orUnknown(o.Build.Commit),
+				BuildDate:      o.Build.Date,
+				GoVersion:      runtime.Version(),
+				Platform:       runtime.GOOS + "/" + runtime.GOARCH,
+				K0rdentVersion: config.DefaultK0rdentVersion,
+			}
+			if o.structured() {
+				return ui.WriteData(o.IO.Out, o.Output, v)
+			}
+			fmt.Fprintf(o.IO.Out, "k0rdentctl %s (commit %s, %s, %s)\n", v.Version, v.Commit, v.GoVersion, v.Platform)
+			fmt.Fprintf(o.IO.Out, "default k0rdent version: %s\n", v.K0rdentVersion)
+			return nil
+		},
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

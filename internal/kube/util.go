@@ -1,0 +1,11 @@
+package kube
+
+import (
+	"encoding/json"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -1,0 +1,99 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DefaultInterval is the polling interval of WaitFor when none is given.
+const DefaultInterval = 2 * time.Second
+
+// CheckFunc looks at the world once for WaitFor: done says the wait is over;
+// observed is a short description of what was seen ("Ready=False
+// NotAllComponentsHealthy: velero installing"), shown when it changes and
+// kept for the timeout error. An error ends the wait: a check that meets a
+// transient problem (a Get that failed) should report it as observed and
+// return a nil error, and return an error only for what waiting cannot fix.
+type CheckFunc func(ctx context.Context) (done bool, observed string, err error)
+
+// WaitTimeoutError is returned by WaitFor when the timeout passed.
+type WaitTimeoutError struct {
+	// What was waited for, e.g. "Management kcm to be Ready".
+	What    string
+	Timeout time.Duration
+	// LastObserved is the last thing the check saw ("" when it never
+	// reported anything).
+	LastObserved string
+}
+
+func (e *WaitTimeoutError) Error() string {
+	last := e.LastObserved
+	if last == "" {
+		last = "nothing"
+	}
+	return fmt.Sprintf("timed out after %s waiting for %s; last observed: %s", e.Timeout, e.What, last)
+}
+
+// Unwrap makes errors.Is(err, context.DeadlineExceeded) true.
+func (e *WaitTimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// WaitFor calls check at once and then every interval (DefaultInterval when
+// interval <= 0) until it reports done, returns an error, the timeout passes
+// (timeout <= 0: no timeout of its own) or ctx ends. progress, when not nil,
+// receives the observed state each time it changes. It never spins: between
+// checks it sleeps on a timer.
+//
+// On timeout the error is a *WaitTimeoutError saying what was waited for and
+// the last thing observed. When ctx ends the error wraps ctx.Err() and says
+// the same.
+func WaitFor(ctx context.Context, desc string, timeout, interval time.Duration, check CheckFunc, progress func(string)) error {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	waitCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeoutCause(ctx, timeout, errWaitTimeout)
+		defer cancel()
+	}
+	var last string
+	reported := false
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		done, observed, err := check(waitCtx)
+		if observed != "" && (!reported || observed != last) {
+			last, reported = observed, true
+			if progress != nil {
+				progress(observed)
+			}
+		}
+		if err != nil {
+			if waitCtx.Err() == nil || !errors.Is(err, waitCtx.Err()) {
+				return fmt.Errorf("waiting for %s: %w", desc, err)
+			}
+			// The check was cut short by the end of the wait: report that.
+		} else if done {
+			return nil
+		}
+		if waitCtx.Err() == nil {
+			select {
+			case <-waitCtx.Done():
+			case <-ticker.C:
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			lastSeen := last
+			if lastSeen == "" {
+				lastSeen = "nothing"
+			}
+			return fmt.Errorf("stopped waiting for %s (last observed: %s): %w", desc, lastSeen, ctx.Err())
+		}
+		return &WaitTimeoutError{What: desc, Timeout: timeout, LastObserved: last}
+	}
+}
+
+var errWaitTimeout = errors.New("wait timed out")
