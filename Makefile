@@ -27,8 +27,8 @@ vet:
 
 test: envtest vet ## every test: unit, integration against real API servers, a short fuzz run
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/kube/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/config/
+	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./internal/config/
 
 unit: ## the fast tests only (no API servers)
 	$(GO) test -short ./internal/...

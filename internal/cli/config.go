@@ -177,16 +177,19 @@ func newConfigValidateCommand(o *Options) *cobra.Command {
 		Use:   "validate",
 		Short: "Check the configuration and report every problem at once",
 		Long: `Check the configuration file offline: unknown or misspelt keys, missing or
-conflicting settings, Azure location names, network ranges, VM sizes, versions.
+conflicting settings, Azure location names, network ranges, VM sizes, versions,
+and that the files it names (kubeconfigs, keys, a local chart) can be read.
 Every problem is reported with its field path. Exit code 2 when any error is found.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, _, diags, err := config.Load(o.ConfigPath)
+			cfg, _, diags, err := config.Load(o.ConfigPath)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					return usageError(fmt.Errorf("no configuration at %s; write one with: k0rdentctl config init", o.ConfigPath))
 				}
 				return usageError(err)
 			}
+			// Files the configuration names must exist too.
+			diags = append(diags, config.CheckFiles(cfg, filepath.Dir(o.ConfigPath))...)
 			if o.structured() {
 				type item struct {
 					Path     string `json:"path"`

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,6 +76,10 @@ func Execute(ctx context.Context, args []string, streams IOStreams, build BuildI
 	if err == nil {
 		return ExitOK
 	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		// cobra has no typed error for this one.
+		err = usageError(err)
+	}
 	code := ExitCode(err)
 	var quiet *silentError
 	if !errors.As(err, &quiet) {
@@ -131,6 +136,7 @@ needs --force).`,
 		newVersionCommand(o),
 		newConfigCommand(o),
 		newPlanCommand(o),
+		newDeployCommand(o),
 		newStatusCommand(o),
 		newEventsCommand(o),
 		newStateCommand(o),

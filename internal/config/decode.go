@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 
 // maxNodes bounds the work of decoding one file (aliases can make a small
 // file expand into a huge tree).
-const maxNodes = 200_000
+const maxNodes = 50_000
 
 // maxAliasDepth bounds nested alias resolution.
 const maxAliasDepth = 32
@@ -147,7 +148,7 @@ func decodeFile(data []byte) (res decodeResult) {
 		}
 		root = root.Content[0]
 	}
-	d := &decoder{res: &res}
+	d := &decoder{res: &res, active: map[*yaml.Node]bool{}}
 	d.decode(root, reflect.ValueOf(res.cfg).Elem(), "", 0)
 	return res
 }
@@ -178,9 +179,10 @@ func syntaxDiagnostic(err error) Diagnostic {
 }
 
 type decoder struct {
-	res   *decodeResult
-	nodes int
-	abort bool
+	res    *decodeResult
+	nodes  int
+	abort  bool
+	active map[*yaml.Node]bool // aliased nodes being decoded (cycle check)
 }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
@@ -205,7 +207,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, aliasDepth 
 			d.fail(path, n.Line, "YAML aliases are nested too deeply", "")
 			return
 		}
+		if d.active[n.Alias] {
+			d.fail(path, n.Line, fmt.Sprintf("YAML alias *%s refers to a value that contains it", n.Value), "")
+			return
+		}
+		d.active[n.Alias] = true
 		d.decode(n.Alias, v, path, aliasDepth+1)
+		delete(d.active, n.Alias)
 		return
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -225,7 +233,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, aliasDepth 
 		elem := reflect.New(v.Type().Elem())
 		before := len(d.res.failed)
 		d.decode(n, elem.Elem(), path, aliasDepth)
-		if len(d.res.failed) == before {
+		// Keep what decoded unless the value itself was wrong (a problem
+		// deeper down leaves the rest of a struct usable).
+		if !slices.Contains(d.res.failed[before:], path) {
 			v.Set(elem)
 		}
 	case reflect.Struct:
@@ -234,6 +244,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, aliasDepth 
 		if n.Kind != yaml.SequenceNode {
 			d.fail(path, n.Line, fmt.Sprintf("expected a list, got %s", nodeKindName(n)), "write a list as '- item' lines or [a, b]")
 			return
+		}
+		if len(n.Content) == 0 {
+			return // "[]" is the same as no list
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
@@ -335,6 +348,12 @@ func (d *decoder) merges(n *yaml.Node, path string, aliasDepth int, decode func(
 			}
 		}
 		for _, src := range sources {
+			d.nodes++
+			if d.nodes > maxNodes {
+				d.abort = true
+				d.fail(path, k.Line, "the file is too large or expands too much through YAML aliases", "")
+				return
+			}
 			for src.Kind == yaml.AliasNode && src.Alias != nil {
 				src = src.Alias
 			}
@@ -342,7 +361,13 @@ func (d *decoder) merges(n *yaml.Node, path string, aliasDepth int, decode func(
 				d.fail(path, k.Line, "a merge key (<<) needs a mapping or a list of mappings, e.g. <<: *defaults", "")
 				continue
 			}
+			if src == n || d.active[src] {
+				d.fail(path, k.Line, "a merge key (<<) refers to a mapping that contains it", "")
+				continue
+			}
+			d.active[src] = true
 			decode(src)
+			delete(d.active, src)
 			if d.abort {
 				return
 			}
@@ -368,12 +393,16 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, aliasDep
 			d.fail(path, n.Line, typeErrorMessage(err), "")
 			return
 		}
-		v.Set(reflect.ValueOf(normalizeValues(m)))
+		if len(m) > 0 { // "values: {}" is the same as no values
+			v.Set(reflect.ValueOf(normalizeValues(m)))
+		}
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	d.fillMap(n, m, path, aliasDepth)
-	v.Set(m)
+	if m.Len() > 0 {
+		v.Set(m)
+	}
 }
 
 // fillMap sets the entries of mapping n into map m.

@@ -3,8 +3,10 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodeStrictUnknownKeys(t *testing.T) {
@@ -64,6 +66,24 @@ func TestDecodeKeepsGoodFieldsAndDoesNotDefault(t *testing.T) {
 	}
 	if c.Management.Mode != "" || c.Software.K0rdent.Version != "" {
 		t.Errorf("Decode applied defaults: %+v", c)
+	}
+}
+
+func TestDecodeKeepsRestOfAStructWithAnUnknownKey(t *testing.T) {
+	c, ds := Decode([]byte(withRegional(`
+- name: r1
+  location: eastus
+  cluster_deployment_ref: cd
+  cluster_deployment:
+    namespce: team-a
+    workers: {count: 3}
+`)))
+	if _, ok := findDiag(ds, "software.k0rdent.regional.clusters[0].cluster_deployment.namespce", `did you mean "namespace"?`); !ok || len(ds) != 1 {
+		t.Fatal(ds.Error())
+	}
+	cd := c.Software.K0rdent.Regional.Clusters[0].ClusterDeployment
+	if cd == nil || cd.Workers.Count != 3 {
+		t.Fatalf("cluster_deployment lost: %+v", cd)
 	}
 }
 
@@ -179,7 +199,26 @@ func TestDecodeAliasBomb(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10))) }
+func TestDecodeCyclicMerge(t *testing.T) {
+	for _, in := range []string{
+		"metadata: &a {<<: [*a, *a]}\n",
+		"azure: {tags: &t {<<: [*t, *t, *t]}}\n",
+		"child_clusters: &c [*c, *c]\n",
+	} {
+		done := make(chan Diagnostics, 1)
+		go func() { _, ds := Parse([]byte(in)); done <- ds }()
+		select {
+		case ds := <-done:
+			if !ds.HasErrors() {
+				t.Errorf("%q: no error", in)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: decoding does not finish", in)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
@@ -213,5 +252,38 @@ func TestDiagnosticsMethods(t *testing.T) {
 	var err error = ds
 	if err.Error() == "" {
 		t.Fatal("not an error")
+	}
+}
+
+func TestCheckFilesAndResolvePath(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mgmt.kubeconfig"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := mustParse(t, `metadata: {name: t}
+management: {mode: existing, kubeconfig: mgmt.kubeconfig}
+software:
+  k0rdent:
+    regional:
+      enabled: true
+      clusters:
+        - {name: r1, location: eastus, kubeconfig_secret: r1, kubeconfig_file: ./missing.kubeconfig}
+`)
+	ds := CheckFiles(c, dir)
+	if len(ds) != 1 || ds[0].Path != "software.k0rdent.regional.clusters[0].kubeconfig_file" || !strings.Contains(ds[0].Message, "missing.kubeconfig cannot be read") {
+		t.Fatalf("CheckFiles: %s", ds.Error())
+	}
+	if got := ResolvePath("a/b", "/base"); got != "/base/a/b" {
+		t.Error(got)
+	}
+	if got := ResolvePath("/abs", "/base"); got != "/abs" {
+		t.Error(got)
+	}
+	home, _ := os.UserHomeDir()
+	if got := ResolvePath("~/k", "/base"); got != filepath.Join(home, "k") {
+		t.Error(got)
+	}
+	if ResolvePath("", "/base") != "" {
+		t.Error("empty path")
 	}
 }

@@ -73,6 +73,15 @@ func (v *validator) dnsLabel(path, value, what string) {
 	}
 }
 
+// namespace checks a namespace name; one equal to software.k0rdent.namespace
+// (most are defaulted from it) is reported there only.
+func (v *validator) namespace(path, ns string) {
+	if path != "software.k0rdent.namespace" && ns != "" && ns == v.c.Software.K0rdent.Namespace {
+		return
+	}
+	v.dnsLabel(path, ns, "namespace")
+}
+
 // dnsSubdomain checks a Kubernetes object name that may contain dots.
 func (v *validator) dnsSubdomain(path, value, what string) {
 	if value == "" {
@@ -226,6 +235,15 @@ func (v *validator) tags(path string, tags map[string]string) {
 			v.errorf(p, "", "tag value is %d characters long; Azure allows at most 256", len(tags[k]))
 		}
 	}
+}
+
+// defaultedLocation checks a location that defaults to azure.location (child
+// and KOF clusters): an invalid azure.location is reported there only.
+func (v *validator) defaultedLocation(path, loc string) {
+	if loc == v.c.Azure.Location {
+		return
+	}
+	v.location(path, loc)
 }
 
 func (v *validator) location(path, loc string) {
@@ -542,10 +560,10 @@ func (v *validator) k0rdent() {
 		}
 	}
 	v.chart("software.k0rdent.chart", k.Chart)
-	v.dnsLabel("software.k0rdent.namespace", k.Namespace, "namespace")
+	v.namespace("software.k0rdent.namespace", k.Namespace)
 	cr := k.Credential
 	v.dnsSubdomain("software.k0rdent.credential.name", cr.Name, "Credential name")
-	v.dnsLabel("software.k0rdent.credential.namespace", cr.Namespace, "namespace")
+	v.namespace("software.k0rdent.credential.namespace", cr.Namespace)
 	v.dnsSubdomain("software.k0rdent.credential.identity_name", cr.IdentityName, "AzureClusterIdentity name")
 	v.dnsSubdomain("software.k0rdent.credential.secret_name", cr.SecretName, "Secret name")
 	if cr.IdentityName != "" && cr.IdentityName == cr.SecretName {
@@ -653,7 +671,7 @@ func (v *validator) regional() {
 		if rc.ClusterDeployment != nil && hasRef {
 			cd := rc.ClusterDeployment
 			cp := p + ".cluster_deployment"
-			v.dnsLabel(cp+".namespace", cd.Namespace, "namespace")
+			v.namespace(cp+".namespace", cd.Namespace)
 			if cd.Template != "" {
 				v.dnsSubdomain(cp+".template", cd.Template, "ClusterTemplate name")
 			}
@@ -803,12 +821,12 @@ func (v *validator) kof() {
 			k.Version, v.c.Software.K0rdent.Version, DefaultKOFVersion)
 	}
 	if k.Istio.IsEnabled() {
-		v.dnsLabel("kof.istio.namespace", k.Istio.Namespace, "namespace")
+		v.namespace("kof.istio.namespace", k.Istio.Namespace)
 	}
-	v.dnsLabel("kof.mothership.namespace", k.Mothership.Namespace, "namespace")
+	v.namespace("kof.mothership.namespace", k.Mothership.Namespace)
 	r := k.Regional
 	v.dnsLabel("kof.regional.name", r.Name, "cluster name")
-	v.dnsLabel("kof.regional.namespace", r.Namespace, "namespace")
+	v.namespace("kof.regional.namespace", r.Namespace)
 	if r.Domain == "" {
 		v.errorf("kof.regional.domain", "", "domain is required when KOF is enabled: set the DNS domain of the KOF regional endpoints, e.g. kof.example.com")
 	} else if len(validation.IsDNS1123Subdomain(strings.ToLower(r.Domain))) > 0 || !strings.Contains(r.Domain, ".") {
@@ -822,10 +840,11 @@ func (v *validator) kof() {
 	if r.Location == "" {
 		v.errorf("kof.regional.location", "", "location is required: set the Azure location of the KOF regional cluster, or azure.location")
 	} else {
-		v.location("kof.regional.location", r.Location)
+		v.defaultedLocation("kof.regional.location", r.Location)
 	}
 	if r.Region != "" {
 		v.regionRef("kof.regional.region", r.Region, "the KOF regional cluster")
+		v.regionNamespace("kof.regional.namespace", r.Region, r.Namespace)
 		if ok && releaseOf(ver).LessThan(min15) {
 			v.errorf("kof.regional.region", "", "placing the KOF regional cluster in a k0rdent region needs KOF 1.5.0 or newer: set kof.version: %q, or remove region", DefaultKOFVersion)
 		}
@@ -879,15 +898,14 @@ func (v *validator) regionRef(path, name, what string) {
 // --- child clusters -------------------------------------------------------------
 
 func (v *validator) children() {
-	k0rdentVer, verErr := semver.StrictNewVersion(v.c.Software.K0rdent.Version)
 	for i, ch := range v.c.ChildClusters {
 		p := fmt.Sprintf("child_clusters[%d]", i)
 		v.dnsLabel(p+".name", ch.Name, "cluster name")
-		v.dnsLabel(p+".namespace", ch.Namespace, "namespace")
+		v.namespace(p+".namespace", ch.Namespace)
 		if ch.Location == "" {
 			v.errorf(p+".location", "", "location is required: set the Azure location of this child cluster, or azure.location")
 		} else {
-			v.location(p+".location", ch.Location)
+			v.defaultedLocation(p+".location", ch.Location)
 		}
 		if ch.Template != "" {
 			v.dnsSubdomain(p+".template", ch.Template, "ClusterTemplate name")
@@ -900,15 +918,25 @@ func (v *validator) children() {
 			continue
 		}
 		v.regionRef(p+".region", ch.Region, "child cluster "+fmt.Sprintf("%q", ch.Name))
-		// kcm issue 2152, fixed in 1.6.0: with a ClusterDeployment-backed
-		// region, a child in another namespace never gets the regional
-		// kubeconfig Secret.
-		if rc, ok := v.c.RegionalCluster(ch.Region); ok && rc.ClusterDeployment != nil && verErr == nil &&
-			releaseOf(k0rdentVer).LessThan(semver.MustParse("1.6.0")) && rc.ClusterDeployment.Namespace != ch.Namespace {
-			v.warnf(p+".namespace", "", "k0rdent %s does not copy region %q's kubeconfig Secret into namespace %q (kcm issue 2152, fixed in 1.6.0), so this child would stay stuck: put it in namespace %q, or use k0rdent 1.6.0 or newer",
-				v.c.Software.K0rdent.Version, ch.Region, ch.Namespace, rc.ClusterDeployment.Namespace)
-		}
+		v.regionNamespace(p+".namespace", ch.Region, ch.Namespace)
 	}
+}
+
+// regionNamespace warns about kcm issue 2152 (fixed in 1.6.0): with a
+// ClusterDeployment-backed region, k0rdent 1.5 does not copy the regional
+// kubeconfig Secret into another namespace, so a ClusterDeployment placed in
+// the region from that namespace stays stuck.
+func (v *validator) regionNamespace(path, region, namespace string) {
+	ver, err := semver.StrictNewVersion(v.c.Software.K0rdent.Version)
+	if err != nil || !releaseOf(ver).LessThan(semver.MustParse("1.6.0")) {
+		return
+	}
+	rc, ok := v.c.RegionalCluster(region)
+	if !ok || rc.ClusterDeployment == nil || rc.ClusterDeploymentRef == "" || rc.ClusterDeployment.Namespace == namespace {
+		return
+	}
+	v.warnf(path, "", "k0rdent %s does not copy region %q's kubeconfig Secret into namespace %q (kcm issue 2152, fixed in 1.6.0), so this cluster would stay stuck: put it in namespace %q, or use k0rdent 1.6.0 or newer",
+		v.c.Software.K0rdent.Version, region, namespace, rc.ClusterDeployment.Namespace)
 }
 
 // clusterDeploymentNames checks that no two ClusterDeployments this file

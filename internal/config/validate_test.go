@@ -613,6 +613,24 @@ func TestValidConfigurationsAndWarnings(t *testing.T) {
 			t.Fatal(ds.Error())
 		}
 	})
+	t.Run("a defaulted value is reported once, where it is written", func(t *testing.T) {
+		yml := `metadata: {name: t}
+azure: {location: westeu}
+software: {k0rdent: {namespace: KCM}}
+child_clusters: [{name: a}, {name: b}]
+kof: {enabled: true, regional: {domain: kof.example.com, admin_email: a@example.com}}
+`
+		_, ds := Parse([]byte(yml))
+		if len(ds.Errors()) != 2 {
+			t.Fatalf("want one error for azure.location and one for the namespace, got:\n%s", ds.Errors().Error())
+		}
+		if _, ok := findDiag(ds.Errors(), "azure.location", `did you mean "westeurope"`); !ok {
+			t.Error(ds.Error())
+		}
+		if _, ok := findDiag(ds.Errors(), "software.k0rdent.namespace", `"KCM" is not a valid namespace`); !ok {
+			t.Error(ds.Error())
+		}
+	})
 	t.Run("every problem at once", func(t *testing.T) {
 		yml := withRegional(`
 - {name: regional-useast, location: eastus, cluster_deployment_ref: cd1}

@@ -6,9 +6,7 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
@@ -46,28 +44,10 @@ func (e *Env) ManagementKubeconfig() string {
 	case e.KubeconfigOverride != "":
 		return e.KubeconfigOverride
 	case e.Config.ExistingManagement():
-		return ResolvePath(e.ConfigPath, e.Config.Management.Kubeconfig)
+		return config.ResolvePath(e.Config.Management.Kubeconfig, filepath.Dir(e.ConfigPath))
 	default:
 		return filepath.Join(e.StateDir, "kubeconfigs", e.Config.Metadata.Name+".kubeconfig")
 	}
-}
-
-// ResolvePath resolves a path written in the configuration: ~ is the home
-// directory, and a relative path is relative to the configuration file's
-// folder.
-func ResolvePath(configPath, p string) string {
-	if p == "" {
-		return ""
-	}
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
-		}
-	}
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(filepath.Dir(configPath), p)
 }
 
 // Management is the management cluster, connected to on first use so that

@@ -51,6 +51,8 @@ type ObjectRef struct {
 	Finalizers []string `json:"finalizers,omitempty"`
 	// Deleting is true when the object has a deletion timestamp.
 	Deleting bool `json:"deleting,omitempty"`
+
+	apiVersion string
 }
 
 func (o ObjectRef) String() string {

@@ -321,8 +321,11 @@ func (in *Install) Check(ctx context.Context) (*Plan, error) {
 		}
 	}
 
-	// The Release the Management should name.
-	if p.obs.Management != nil && p.obs.Management.Spec.Release != ReleaseName(p.Wanted) {
+	// The Release the Management should name: the one of the wanted version,
+	// unless the Release it names already has exactly that version (a
+	// Release named otherwise, made by hand with controller.createRelease
+	// off, is left alone).
+	if m := p.obs.Management; m != nil && m.Spec.Release != ReleaseName(p.Wanted) && p.obs.Version.String() != p.Wanted {
 		p.SwitchRelease = ReleaseName(p.Wanted)
 	}
 

@@ -58,13 +58,11 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
 		dir = "state"
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("the state folder %s is a file, not a folder; pass another --state-dir", dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the state folder %s: %w", dir, err)
-	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("opening the state folder %s: %w", dir, err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("the state folder %s is a file, not a folder; pass another --state-dir", dir)
 	}
 	for _, sub := range []string{historyDirName, kubeconfigDirName, secretsDirName} {
 		p := filepath.Join(dir, sub)

@@ -62,14 +62,14 @@ func TestHelperWriter(t *testing.T) {
 	fmt.Printf("start %d\n", seq)
 	for {
 		seq++
-		// The record grows by an event per save (up to 1000) and carries a
+		// The record grows by an event per save (up to 400) and carries a
 		// payload of random size, so saves differ in length and a torn one
 		// would show: the payload would not match its hash.
-		content := randomPayload(rng, 1<<10+rng.IntN(63<<10))
-		rec.SetConfig("seq/"+strconv.Itoa(seq), content)
+		content := randomPayload(rng, 1<<10+rng.IntN(31<<10))
+		setPayload(rec, seq, content)
 		rec.Events = append(rec.Events, Event{Timestamp: time.Now().UTC(), Type: "write", Message: fmt.Sprintf("save %d", seq)})
-		if len(rec.Events) > 1000 {
-			rec.Events = rec.Events[len(rec.Events)-1000:]
+		if len(rec.Events) > 400 {
+			rec.Events = rec.Events[len(rec.Events)-400:]
 		}
 		fmt.Printf("saving %d\n", seq)
 		if err := store.Save(ctx, rec); err != nil {
@@ -179,27 +179,52 @@ func startHelper(t *testing.T, role, dir, id string) *child {
 	return c
 }
 
-// expect waits for the child's first line starting with prefix.
+// expect waits for the child's next line that starts with prefix.
 func (c *child) expect(t *testing.T, prefix string) string {
+	t.Helper()
+	return c.expectFunc(t, prefix, func(line string) bool { return strings.HasPrefix(line, prefix) })
+}
+
+// expectSaving waits until the writer starts save n or a later one, and
+// returns the number of the save it started.
+func (c *child) expectSaving(t *testing.T, n int) int {
+	t.Helper()
+	var got int
+	c.expectFunc(t, fmt.Sprintf("saving %d", n), func(line string) bool {
+		s, ok := strings.CutPrefix(line, "saving ")
+		if !ok {
+			return false
+		}
+		got, _ = strconv.Atoi(s)
+		return got >= n
+	})
+	return got
+}
+
+func (c *child) expectFunc(t *testing.T, what string, match func(string) bool) string {
 	t.Helper()
 	deadline := time.After(helperDeadline)
 	for {
 		select {
 		case line, ok := <-c.lines:
 			if !ok {
-				t.Fatalf("helper exited before printing %q; it printed %q", prefix, c.seen)
+				t.Fatalf("helper exited before printing %q; its last lines were %q", what, c.tail())
 			}
 			c.seen = append(c.seen, line)
 			if strings.HasPrefix(line, "error ") {
 				t.Fatalf("helper failed: %s", line)
 			}
-			if strings.HasPrefix(line, prefix) {
+			if match(line) {
 				return line
 			}
 		case <-deadline:
-			t.Fatalf("helper printed no %q line within %v; it printed %q", prefix, helperDeadline, c.seen)
+			t.Fatalf("helper printed no %q line within %v; its last lines were %q", what, helperDeadline, c.tail())
 		}
 	}
+}
+
+func (c *child) tail() []string {
+	return c.seen[max(0, len(c.seen)-6):]
 }
 
 // kill SIGKILLs the child, collects everything it printed and reaps it, so
@@ -218,7 +243,7 @@ func (c *child) kill(t *testing.T) {
 		t.Fatalf("helper ended with %v, expected to be killed", err)
 	}
 	if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("helper ended with %v, not by SIGKILL; it printed %q", err, c.seen)
+		t.Fatalf("helper ended with %v, not by SIGKILL; its last lines were %q", err, c.tail())
 	}
 }
 
@@ -237,7 +262,7 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 	// Save 0 exists before the first writer starts, so there is always an
 	// old record for a killed save to leave in place.
 	first := New(id, "writer", time.Now())
-	first.SetConfig("seq/0", []byte("initial"))
+	setPayload(first, 0, []byte("initial"))
 	first.Events = []Event{{Timestamp: time.Now(), Type: "write", Message: "save 0"}}
 	if err := store.Save(ctx, first); err != nil {
 		t.Fatal(err)
@@ -253,15 +278,22 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 		if start != prevSeq {
 			t.Fatalf("iteration %d: the writer started from save %d, but the last record read had save %d", i, start, prevSeq)
 		}
-		// Time one save of this writer (from one "saving" line to the next),
-		// let it start a random later save, then kill it a random moment into
-		// that save.
-		c.expect(t, fmt.Sprintf("saving %d", start+1))
+		// Time one save of this writer (from one "saving" line to the next)
+		// and let it start a random later save. Then, on even iterations,
+		// kill it a random moment into that save; on odd ones, once the
+		// save's temporary file exists (the bytes are being written), a
+		// random moment of up to a millisecond later.
+		c.expectSaving(t, start+1)
 		t1 := time.Now()
-		c.expect(t, fmt.Sprintf("saving %d", start+2))
+		n := c.expectSaving(t, start+2)
 		saveTook := time.Since(t1)
-		c.expect(t, fmt.Sprintf("saving %d", start+2+rng.IntN(3)))
-		time.Sleep(rand.N(saveTook + time.Microsecond))
+		c.expectSaving(t, n+rng.IntN(3))
+		if i%2 == 0 {
+			time.Sleep(rand.N(saveTook + time.Microsecond))
+		} else {
+			waitForTempFile(t, dir, id)
+			time.Sleep(rand.N(time.Millisecond))
+		}
 		c.kill(t)
 
 		lastSaved, last := start, c.seen[len(c.seen)-1]
@@ -285,7 +317,7 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Config.Hash != HashConfig([]byte(rec.Config.Content)) {
+		if !payloadIntact(rec) {
 			t.Fatalf("iteration %d: save %d loaded with a payload that does not match its hash (torn record)", i, seq)
 		}
 		// Old or new, never older than a completed save: the record is the
@@ -300,8 +332,8 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d kills: %d during a Save, %d left a temporary file behind; the record reached save %d",
 		iterations, midWrite, tempsLeft, prevSeq)
-	if midWrite < iterations/2 {
-		t.Errorf("only %d of %d kills landed during a Save; the test is not exercising torn writes", midWrite, iterations)
+	if midWrite < iterations/2 || tempsLeft == 0 {
+		t.Errorf("only %d of %d kills landed during a Save, %d while its file was being written; the test is not exercising torn writes", midWrite, iterations, tempsLeft)
 	}
 
 	// Temporary files of killed writes are removed by the next lock holder.
@@ -314,6 +346,23 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 	}
 	if err := u.Unlock(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitForTempFile returns as soon as a temporary file of an atomic write of
+// the record exists.
+func waitForTempFile(t *testing.T, dir, id string) {
+	t.Helper()
+	deadline := time.Now().Add(helperDeadline)
+	pattern := filepath.Join(dir, "."+id+".yaml.tmp-*")
+	for {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no temporary file %s appeared within %v", pattern, helperDeadline)
+		}
+		time.Sleep(100 * time.Microsecond) // poll; the condition is the file, not the time
 	}
 }
 

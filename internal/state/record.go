@@ -3,8 +3,6 @@
 package state
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,25 +200,6 @@ func New(id, name string, now time.Time) *Record {
 		UpdatedAt:     now,
 		Phases:        []PhaseRecord{},
 	}
-}
-
-// HashConfig returns the hash kept in ConfigSnapshot.Hash for a configuration
-// file's content ("sha256:<hex>").
-func HashConfig(content []byte) string {
-	sum := sha256.Sum256(content)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// SetConfig records the configuration a run uses. The configuration file holds
-// no secrets (they live in separate 0600 files), so its content is kept.
-func (r *Record) SetConfig(path string, content []byte) {
-	r.Config = ConfigSnapshot{Path: path, Hash: HashConfig(content), Content: string(content)}
-}
-
-// ConfigChanged reports whether content differs from the configuration the
-// record was made with. A record with no configuration yet has not changed.
-func (r *Record) ConfigChanged(content []byte) bool {
-	return r.Config.Hash != "" && r.Config.Hash != HashConfig(content)
 }
 
 // Phase returns the record of the named phase, or nil when it was never

@@ -14,7 +14,7 @@ var ErrNotFound = errors.New("no deployment record")
 
 // ErrAmbiguous is returned (wrapped) by FindCurrent when several records could
 // be the one meant.
-var ErrAmbiguous = errors.New("several deployment records match")
+var ErrAmbiguous = errors.New("cannot tell which deployment record is meant")
 
 // ErrSessionClosed is returned by a Session that was closed or archived.
 var ErrSessionClosed = errors.New("the state session is closed")

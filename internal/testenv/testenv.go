@@ -7,9 +7,13 @@
 //
 // The binaries are built from source by hack/envtest/build.sh into
 // .cache/envtest/<stamp>/ of the repository; BinaryDir runs that script when
-// they are missing. As with any envtest user, the environment variables
-// KUBEBUILDER_ASSETS and TEST_ASSET_KUBE_APISERVER / TEST_ASSET_ETCD take
+// they are missing. As for any envtest user, the environment variable
+// KUBEBUILDER_ASSETS (a directory with both binaries) and
+// TEST_ASSET_KUBE_APISERVER / TEST_ASSET_ETCD (one binary each) take
 // precedence over that directory when they are set.
+//
+// envtest logs through controller-runtime's logger: a test package that does
+// not set one (ctrllog.SetLogger in its TestMain) gets a warning about it.
 package testenv
 
 import (
@@ -57,6 +61,10 @@ const (
 	CAPZVersion = "v1.21.0"
 	// capzCRDDir holds the CAPZ CRDs inside the CAPZ module.
 	capzCRDDir = "config/crd/bases"
+
+	// kubebuilderAssets is envtest's variable naming a binaries directory
+	// that overrides any other.
+	kubebuilderAssets = "KUBEBUILDER_ASSETS"
 
 	// AdminUser is the name of the user of Cluster.Kubeconfig, a member of
 	// system:masters.
@@ -148,8 +156,13 @@ func modulePath(gomod []byte) string {
 // binaries built by hack/envtest/build.sh. When they are not built yet it runs
 // that script, which takes several minutes on a cold Go build cache, and says
 // so on stderr. It never gives up silently: on failure the error names the
-// command to run by hand.
+// command to run by hand. When KUBEBUILDER_ASSETS is set, envtest takes the
+// binaries from there, so BinaryDir returns that directory and builds nothing.
 func BinaryDir(ctx context.Context) (string, error) {
+	if dir := os.Getenv(kubebuilderAssets); dir != "" {
+		// envtest would take the binaries from there anyway.
+		return dir, checkBinaries(dir, "unset "+kubebuilderAssets+" to use those of "+buildScript)
+	}
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
@@ -191,12 +204,17 @@ func lastLine(out []byte, howto string) (string, error) {
 	if dir == "" {
 		return "", fmt.Errorf("%s printed no binary directory; %s", buildScript, howto)
 	}
+	return dir, checkBinaries(dir, howto)
+}
+
+// checkBinaries reports a missing kube-apiserver or etcd in dir.
+func checkBinaries(dir, howto string) error {
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return "", fmt.Errorf("test API server binary %s is missing: %w; %s", bin, err, howto)
+			return fmt.Errorf("test API server binary %s is missing: %w; %s", bin, err, howto)
 		}
 	}
-	return dir, nil
+	return nil
 }
 
 // goModuleInfo is the part of `go list -m -json` and `go mod download -json`

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,11 +19,19 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv"
 )
+
+func TestMain(m *testing.M) {
+	// envtest logs through controller-runtime's logger; without one set it
+	// prints a warning with a stack trace. Its errors reach the tests anyway.
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(m.Run())
+}
 
 // The API server itself enforces the Region CRD's CEL rule "exactly one of
 // kubeConfig or clusterDeployment": proof that the CRDs are k0rdent's own.

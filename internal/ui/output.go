@@ -19,7 +19,6 @@ const (
 	FormatYAML  = "yaml"
 )
 
-
 // ValidFormat reports whether f is an accepted -o value.
 func ValidFormat(f string) bool {
 	switch f {

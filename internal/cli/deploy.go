@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
+	"github.com/k0rdentctl/k0rdentctl/internal/ui"
+)
+
+func newDeployCommand(o *Options) *cobra.Command {
+	var parallel int
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy everything the configuration describes, resuming where a previous run stopped",
+		Long: `Deploy what the configuration describes, phase by phase (see them first with
+k0rdentctl plan). Independent phases run at the same time. Every phase looks
+at the world first and changes only what differs, so running deploy twice
+changes nothing the second time, and a run that failed or was interrupted
+(Ctrl-C) resumes: phases recorded as completed are verified and not redone.
+
+Progress is shown live on a terminal and as timestamped lines otherwise; every
+step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
+		Example: `  k0rdentctl deploy
+  k0rdentctl deploy --kubeconfig ./mgmt.kubeconfig`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, raw, err := o.loadConfig()
+			if err != nil {
+				return err
+			}
+			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
+			phases, missing := deploy.Phases(env)
+			if len(missing) > 0 && o.Kubeconfig == "" {
+				return usageError(fmt.Errorf("%s: %s", missing[0].Field, missing[0].Reason))
+			}
+			sess, _, err := o.openSession(ctx, cfg, raw)
+			if err != nil {
+				return err
+			}
+			defer sess.Close()
+			if !o.structured() {
+				fmt.Fprintf(o.IO.Out, "Deploying %s (%s) · management cluster via %s\n", sess.ID(), cfg.Metadata.Name, env.ManagementKubeconfig())
+			}
+			res, err := o.runPhases(ctx, sess, "deploy", phases, parallel)
+			if o.structured() && res != nil {
+				if werr := ui.WriteData(o.IO.Out, o.Output, runView(sess.ID(), res)); werr != nil {
+					return werr
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many independent phases run at the same time")
+	return cmd
+}

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
+	"github.com/k0rdentctl/k0rdentctl/internal/phase"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
+	"github.com/k0rdentctl/k0rdentctl/internal/ui"
+	"github.com/k0rdentctl/k0rdentctl/internal/ui/progress"
+)
+
+// openSession finds the deployment record of the configuration (or starts a
+// new one), locks it and records the configuration the run uses. A changed
+// configuration is reported before anything runs.
+func (o *Options) openSession(ctx context.Context, cfg *config.Config, raw []byte) (*state.Session, *state.FileStore, error) {
+	s, err := o.store()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := state.FindCurrent(ctx, s, cfg.Metadata.Name)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return nil, nil, err
+	}
+	sess, err := state.OpenOrCreate(ctx, s, id, cfg.Metadata.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	hash := config.Hash(raw)
+	abs, _ := filepath.Abs(o.ConfigPath)
+	prev := sess.Snapshot().Config.Hash
+	if prev != "" && prev != hash {
+		fmt.Fprintf(o.IO.ErrOut, "Note: %s changed since the last run of %s; phases are checked against the world, so only what differs is changed (see it with k0rdentctl plan%s).\n",
+			o.ConfigPath, sess.ID(), configFlag(o))
+	}
+	err = sess.Update(ctx, func(r *state.Record) error {
+		if prev != "" && prev != hash {
+			r.Events = append(r.Events, state.Event{Timestamp: o.now().UTC(), Type: "config_changed",
+				Message: fmt.Sprintf("configuration %s changed (hash %s → %s)", abs, short(prev), short(hash))})
+		}
+		r.Config = state.ConfigSnapshot{Path: abs, Hash: hash, Content: string(raw)}
+		r.Name, r.Owner = cfg.Metadata.Name, cfg.Metadata.Owner
+		r.Management.Mode = cfg.Management.Mode
+		r.K0rdentRegional.Enabled = cfg.RegionalEnabled()
+		r.K0rdentRegional.Version = cfg.Software.K0rdent.Version
+		return nil
+	})
+	if err != nil {
+		_ = sess.Close()
+		return nil, nil, err
+	}
+	return sess, s, nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// runPhases runs phases with live progress and prints a summary. It returns
+// a silent error carrying exit code 1 when a phase failed.
+func (o *Options) runPhases(ctx context.Context, sess *state.Session, what string, phases []phase.Phase, parallel int) (*phase.Result, error) {
+	opts := progress.Options{Live: o.IO.OutTerminal, Color: o.style().Color}
+	if o.structured() {
+		opts.Live = false
+	}
+	out := o.IO.Out
+	if o.structured() {
+		out = o.IO.ErrOut // keep stdout for the JSON or YAML result
+	}
+	disp := progress.New(out, opts)
+	eng := &phase.Engine{Journal: sess, Observer: disp, Parallel: parallel}
+	res, err := eng.Run(ctx, phases)
+	_ = disp.Close()
+	if res == nil {
+		return nil, err
+	}
+	if !o.structured() {
+		printRunSummary(o, sess, what, res)
+	}
+	if err != nil {
+		var g *phase.GraphError
+		if errors.As(err, &g) {
+			return res, err
+		}
+		if res.Interrupted {
+			return res, fmt.Errorf("%s was interrupted; the record is resumable: run the same command again", what)
+		}
+		return res, failed(ExitFailed)
+	}
+	return res, nil
+}
+
+func printRunSummary(o *Options, sess *state.Session, what string, res *phase.Result) {
+	st := o.style()
+	counts := map[string]int{}
+	for _, oc := range res.Outcomes {
+		switch {
+		case oc.Verified:
+			counts["already done"]++
+		default:
+			counts[string(oc.Status)]++
+		}
+	}
+	w := o.IO.Out
+	fmt.Fprintln(w)
+	head := st.Green(what + " done")
+	if len(res.Failed()) > 0 {
+		head = st.Red(what + " failed")
+	} else if res.Interrupted {
+		head = st.Yellow(what + " interrupted")
+	}
+	fmt.Fprintf(w, "%s: %s in %s · state: %s\n", head, countsLine(counts), ui.Duration(res.Duration().Round(100*time.Millisecond)), sess.Location())
+	for _, name := range res.Failed() {
+		oc, _ := res.Outcome(name)
+		fmt.Fprintf(w, "  %s %s: %v\n", st.Red(ui.MarkFailed), name, oc.Err)
+	}
+	if len(res.Failed()) > 0 || res.Interrupted {
+		fmt.Fprintf(w, "  fix the cause, then run the same command again: completed phases are verified, not redone · history: k0rdentctl events --type phase_failed%s\n", configFlag(o))
+	}
+}
+
+type runOutcome struct {
+	Name            string  `json:"name"`
+	Region          string  `json:"region,omitempty"`
+	Status          string  `json:"status"`
+	Verified        bool    `json:"verified,omitempty"`
+	Reason          string  `json:"reason,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// runView is the -o json|yaml result of a run.
+func runView(id string, res *phase.Result) map[string]any {
+	out := []runOutcome{}
+	counts := map[string]int{}
+	for _, oc := range res.Outcomes {
+		r := runOutcome{Name: oc.Name, Region: oc.Region, Status: string(oc.Status), Verified: oc.Verified, Reason: oc.Reason, DurationSeconds: oc.Duration.Seconds()}
+		if oc.Err != nil {
+			r.Error = oc.Err.Error()
+		}
+		counts[r.Status]++
+		out = append(out, r)
+	}
+	return map[string]any{"deployment_id": id, "phases": out, "counts": counts, "duration_seconds": res.Duration().Seconds(), "interrupted": res.Interrupted}
+}

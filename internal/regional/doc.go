@@ -1,0 +1,78 @@
+// Package regional deploys and runs k0rdent regional management clusters: the
+// Region objects of k0rdent 1.5, the clusters behind them (a ClusterDeployment
+// k0rdent manages, or an external cluster reached through a kubeconfig
+// Secret), the per-region Credentials that carry the Azure cluster identity
+// into each region, and the checks that prove the regional components,
+// identities and certificates arrived.
+//
+// It is the Go form of the user's design document (the seed's
+// "install-k0rdent-regional.sh" and "k0rdent-regional-functions.sh"): its YAML
+// is software.k0rdent.regional.clusters[], its state is the k0rdent_regional
+// section of the deployment record. k0rdent regional clusters are independent
+// of KOF regional clusters (internal/kof).
+//
+// # Conventions (every command on regions relies on them)
+//
+//   - Names. The Region object is named after the regional cluster
+//     (clusters[].name). The per-region Credential is
+//     config.RegionalCredentialName(region), "<credential.name>-<region>", in
+//     the management credential's namespace, with spec.region set to the
+//     region and spec.identityRef naming the same AzureClusterIdentity as the
+//     management Credential.
+//   - Labels. Everything k0rdentctl creates carries LabelRegion
+//     (k0rdent.mirantis.com/region: <region>), LabelManagedBy
+//     (app.kubernetes.io/managed-by: k0rdentctl) and LabelDeployment
+//     (k0rdentctl.io/deployment: <deployment-id>); see Labels. Objects that
+//     exist already (an adopted ClusterDeployment, a kubeconfig Secret the
+//     user made) are not relabelled.
+//   - Kubeconfig files. The regional cluster's kubeconfig is written to
+//     KubeconfigFiles.KubeconfigPath(<region>) (state/kubeconfigs/<region>.kubeconfig)
+//     with mode 0600 and recorded as kubeconfig_path. The management cluster
+//     stays the source of truth: phases read the kubeconfig from its Secret
+//     (<cd-name>-kubeconfig in the ClusterDeployment's namespace, or the
+//     configured kubeconfig_secret in k0rdent's namespace, key "value"), never
+//     from the local file.
+//   - Phases. Each regional cluster is one chain of phases named
+//     "region/<name>/<step>" (PhaseName), steps in this order: preflight,
+//     cluster, region, credentials, certificates, components (Steps). Every
+//     phase is phase.Regional (its transitions carry the region), a
+//     phase.Wanter (software.k0rdent.regional.enabled) and a phase.Verifier,
+//     so a resumed deploy verifies what was done and redoes nothing that is
+//     still in place. Chains of different regions are independent: one region
+//     failing never stops or rolls back another.
+//   - State. The chain keeps the region's state.RegionalCluster entry: status
+//     pending → deploying → deployed, or failed with last_error (which
+//     carries the fix); type, cluster_deployment_created (created vs
+//     adopted), region_crd_created, credentials_propagated,
+//     certificates_propagated, components (name → version observed in the
+//     regional cluster, from the images of its running Deployments) and
+//     kubeconfig_path. Created and adopted objects are also recorded as
+//     state.Resources with the region and the phase that made them.
+//   - Events. Every step adds an event (the Event* constants) with the phase
+//     and the region; messages name objects, never their secret content.
+//   - Secrets (kubeconfigs, client secrets, certificates) never reach the
+//     state, events, progress or errors: only their names and whether their
+//     content matches.
+//
+// # What k0rdent 1.5.0 does and does not do (see the checks)
+//
+//   - The Region controller reacts to Region spec (generation) changes only.
+//   - The registry certificate Secret is copied into a region only when it is
+//     missing there and never updated: the certificates phase checks the
+//     content and says what to do when it differs.
+//   - A Credential with spec.region copies its ClusterIdentity (and the
+//     identity's Secret) into the Credential's namespace of the regional
+//     cluster only when a ProviderInterface there describes that identity
+//     kind; otherwise it skips the copy silently and the Credential never
+//     becomes ready. The credentials phase detects that case and says so
+//     instead of waiting until the timeout.
+//
+// # Files
+//
+// env.go (Env, Parallel), names.go (names, labels, events), phases.go (the
+// chain and its common parts), record.go (state and events), errors.go,
+// preflight.go, cluster.go with clusterdeployment.go, template.go and
+// external.go (the cluster step), kubeconfig.go, region.go with providers.go,
+// credentials.go, certificates.go, components.go, deploy.go (Deploy and its
+// Report).
+package regional
