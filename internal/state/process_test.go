@@ -280,9 +280,9 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 		}
 		// Time one save of this writer (from one "saving" line to the next)
 		// and let it start a random later save. Then, on even iterations,
-		// kill it a random moment into that save; on odd ones, once the
-		// save's temporary file exists (the bytes are being written), a
-		// random moment of up to a millisecond later.
+		// kill it a random moment into that save; on odd ones, as soon as
+		// the save's temporary file exists (the bytes are being written),
+		// at once or a random moment of up to a millisecond later.
 		c.expectSaving(t, start+1)
 		t1 := time.Now()
 		n := c.expectSaving(t, start+2)
@@ -292,7 +292,9 @@ func TestAtomicSaveSurvivesSIGKILL(t *testing.T) {
 			time.Sleep(rand.N(saveTook + time.Microsecond))
 		} else {
 			waitForTempFile(t, dir, id)
-			time.Sleep(rand.N(time.Millisecond))
+			if i%4 == 3 {
+				time.Sleep(rand.N(time.Millisecond))
+			}
 		}
 		c.kill(t)
 

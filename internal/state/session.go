@@ -167,6 +167,7 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 		if p.Title != "" {
 			label = p.Title
 		}
+		prev := p.Status
 		p.Status = t.Status
 		p.Reason = t.Reason
 		e := Event{Timestamp: at, Phase: p.Name, Region: p.Region}
@@ -179,9 +180,14 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 				e.Message += fmt.Sprintf(" (attempt %d)", p.Attempts)
 			}
 		case PhaseCompleted:
-			d := endPhase(p, at)
 			p.LastError = ""
-			e.Type, e.Message = EventPhaseCompleted, label+" completed"+inDuration(" in ", d, p.StartedAt)
+			e.Type, e.Message = EventPhaseCompleted, label+" completed"
+			// A phase found still done on resume (reason "verified") did not
+			// run: its times stay those of the run that did the work.
+			if prev == PhaseInProgress {
+				d := endPhase(p, at)
+				e.Message += inDuration(" in ", d, p.StartedAt)
+			}
 		case PhaseFailed:
 			d := endPhase(p, at)
 			p.LastError = "failed"

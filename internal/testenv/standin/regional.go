@@ -43,10 +43,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"testing"
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,12 +61,9 @@ type RegionalOptions struct {
 	Management client.Client
 	// SystemNamespace is k0rdent's namespace; default kcm-system.
 	SystemNamespace string
-	// Interval is how often the controllers look at the world; default
-	// 25ms.
-	Interval time.Duration
 	// ReadyDelay is how long a Region's components take to become
 	// available after they are (re)installed, unless SetRegionReadyDelay
-	// says otherwise for that region. Default 0: available on the next look.
+	// says otherwise for that region. Default 0: available on the next pass.
 	ReadyDelay time.Duration
 	// ClusterReadyDelay is how long a ClusterDeployment takes to become
 	// Ready once the test gave its kubeconfig.
@@ -75,14 +72,14 @@ type RegionalOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// Regional runs the stand-in's Region, Credential and ClusterDeployment
-// controllers until Stop.
+// Regional is the stand-in's Region, Credential and ClusterDeployment
+// controllers, one Reconciler: run it in a Loop (with KCM for the
+// Management and Release).
 type Regional struct {
-	opts   RegionalOptions
-	cancel context.CancelFunc
-	done   chan struct{}
+	opts RegionalOptions
 
 	mu          sync.Mutex
+	kick        func()
 	readyDelay  map[string]time.Duration
 	kubeconfigs map[types.NamespacedName][]byte
 	regions     map[string]*regionTrack
@@ -93,22 +90,16 @@ type Regional struct {
 	credRuns    map[types.NamespacedName]int
 }
 
-// StartRegional starts the regional controllers.
-func StartRegional(ctx context.Context, opts RegionalOptions) (*Regional, error) {
+// NewRegional returns the regional controllers.
+func NewRegional(opts RegionalOptions) (*Regional, error) {
 	if opts.Management == nil {
 		return nil, errors.New("stand-in: no management cluster client given")
 	}
 	if opts.SystemNamespace == "" {
 		opts.SystemNamespace = "kcm-system"
 	}
-	if opts.Interval <= 0 {
-		opts.Interval = 25 * time.Millisecond
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Regional{
+	return &Regional{
 		opts:        opts,
-		cancel:      cancel,
-		done:        make(chan struct{}),
 		readyDelay:  map[string]time.Duration{},
 		kubeconfigs: map[types.NamespacedName][]byte{},
 		regions:     map[string]*regionTrack{},
@@ -117,38 +108,35 @@ func StartRegional(ctx context.Context, opts RegionalOptions) (*Regional, error)
 		clients:     map[[32]byte]client.Client{},
 		installs:    map[string]int{},
 		credRuns:    map[types.NamespacedName]int{},
-	}
-	go s.loop(ctx)
-	return s, nil
+	}, nil
 }
 
-// StartRegionalT starts the regional controllers for a test and stops them
-// when it ends.
-func StartRegionalT(t testing.TB, opts RegionalOptions) *Regional {
-	t.Helper()
-	if opts.Logf == nil {
-		opts.Logf = t.Logf
-	}
-	s, err := StartRegional(t.Context(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
+// Name implements Reconciler.
+func (s *Regional) Name() string { return "regional" }
+
+// SetKick implements Kickable.
+func (s *Regional) SetKick(f func()) {
+	s.mu.Lock()
+	s.kick = f
+	s.mu.Unlock()
 }
 
-// Stop stops the controllers and waits until they have.
-func (s *Regional) Stop() {
-	s.cancel()
-	<-s.done
+func (s *Regional) changed() {
+	s.mu.Lock()
+	f := s.kick
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // SetRegionReadyDelay sets how long region's components take to become
 // available after each (re)install. It applies to an install under way too.
 func (s *Regional) SetRegionReadyDelay(region string, d time.Duration) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.readyDelay[region] = d
+	s.mu.Unlock()
+	s.changed()
 }
 
 // SetClusterKubeconfig says which API server the cluster of
@@ -156,8 +144,9 @@ func (s *Regional) SetRegionReadyDelay(region string, d time.Duration) {
 // ClusterDeployment's "<name>-kubeconfig" Secret when it becomes Ready.
 func (s *Regional) SetClusterKubeconfig(namespace, name string, kubeconfig []byte) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.kubeconfigs[types.NamespacedName{Namespace: namespace, Name: name}] = kubeconfig
+	s.mu.Unlock()
+	s.changed()
 }
 
 // RegionInstalls is how many times the Region controller (re)installed
@@ -198,48 +187,39 @@ func (s *Regional) logf(format string, args ...any) {
 	}
 }
 
-func (s *Regional) loop(ctx context.Context) {
-	defer close(s.done)
-	t := time.NewTicker(s.opts.Interval)
-	defer t.Stop()
-	for {
-		s.tick(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// tick is one look at the world by every controller.
-func (s *Regional) tick(ctx context.Context) {
+// Reconcile implements Reconciler: one look at the world by each of the
+// three controllers. What the controllers fail at is logged (and retried as
+// kcm retries it); only failing to list the objects is returned.
+func (s *Regional) Reconcile(ctx context.Context) error {
 	m := s.opts.Management
 	regions := &kcmv1.RegionList{}
 	if err := m.List(ctx, regions); err != nil {
-		if ctx.Err() == nil {
-			s.logf("listing Regions: %v", err)
+		if meta.IsNoMatchError(err) {
+			return nil // CRDs not installed (yet)
 		}
-		return
+		return fmt.Errorf("listing Regions: %w", err)
 	}
 	ready := map[string]string{}
 	for i := range regions.Items {
 		rg := &regions.Items[i]
 		s.reconcileRegion(ctx, rg)
-		ready[rg.Name] = readyStatus(rg)
+		ready[rg.Name] = regionReadyStatus(rg)
 	}
 	cds := &kcmv1.ClusterDeploymentList{}
-	if err := m.List(ctx, cds); err == nil {
-		for i := range cds.Items {
-			s.reconcileClusterDeployment(ctx, &cds.Items[i])
-		}
+	if err := m.List(ctx, cds); err != nil {
+		return fmt.Errorf("listing ClusterDeployments: %w", err)
+	}
+	for i := range cds.Items {
+		s.reconcileClusterDeployment(ctx, &cds.Items[i])
 	}
 	creds := &kcmv1.CredentialList{}
-	if err := m.List(ctx, creds); err == nil {
-		for i := range creds.Items {
-			s.maybeReconcileCredential(ctx, &creds.Items[i], ready)
-		}
+	if err := m.List(ctx, creds); err != nil {
+		return fmt.Errorf("listing Credentials: %w", err)
 	}
+	for i := range creds.Items {
+		s.maybeReconcileCredential(ctx, &creds.Items[i], ready)
+	}
+	return nil
 }
 
 // regionalClient returns a client of the cluster a kubeconfig describes,
@@ -268,15 +248,15 @@ func (s *Regional) regionalClient(kubeconfig []byte) (client.Client, error) {
 	return c, nil
 }
 
-// backoff is the stand-in's requeue-after-error schedule.
-type backoff struct {
+// regionalBackoff is the stand-in's requeue-after-error schedule.
+type regionalBackoff struct {
 	next  time.Time
 	delay time.Duration
 }
 
-func (b *backoff) due(now time.Time) bool { return b.next.IsZero() || !now.Before(b.next) }
+func (b *regionalBackoff) due(now time.Time) bool { return b.next.IsZero() || !now.Before(b.next) }
 
-func (b *backoff) failed(now time.Time) {
+func (b *regionalBackoff) failed(now time.Time) {
 	switch {
 	case b.delay == 0:
 		b.delay = 50 * time.Millisecond
@@ -286,4 +266,4 @@ func (b *backoff) failed(now time.Time) {
 	b.next = now.Add(b.delay)
 }
 
-func (b *backoff) reset() { *b = backoff{} }
+func (b *regionalBackoff) reset() { *b = regionalBackoff{} }
