@@ -66,6 +66,7 @@ main() {
 	fi
 
 	tmp="$(mktemp -d "$cache/.build-XXXXXX")"
+	chmod 755 "$tmp"
 	trap 'rm -rf "'"$tmp"'"' EXIT
 
 	start=$SECONDS

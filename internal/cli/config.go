@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -144,10 +145,14 @@ func (o *Options) loadConfig() (*config.Config, []byte, error) {
 func printDiagnostics(o *Options, diags config.Diagnostics) {
 	st := ui.Style{Color: !o.NoColor && o.IO.OutTerminal}
 	errs, warns := diags.Errors(), diags.Warnings()
-	summary := fmt.Sprintf("%s: %s", o.ConfigPath, plural(len(errs), "error"))
-	if len(warns) > 0 {
-		summary += ", " + plural(len(warns), "warning")
+	var counts []string
+	if len(errs) > 0 {
+		counts = append(counts, plural(len(errs), "error"))
 	}
+	if len(warns) > 0 {
+		counts = append(counts, plural(len(warns), "warning"))
+	}
+	summary := fmt.Sprintf("%s: %s", o.ConfigPath, strings.Join(counts, ", "))
 	fmt.Fprintln(o.IO.ErrOut, summary)
 	for _, d := range append(errs, warns...) {
 		mark := st.Red("error")

@@ -6,11 +6,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
 
 func newDeployCommand(o *Options) *cobra.Command {
 	var parallel int
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy everything the configuration describes, resuming where a previous run stopped",
@@ -31,8 +33,9 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 				return err
 			}
 			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
+			env.Force = force
 			phases, missing := deploy.Phases(env)
-			if len(missing) > 0 && o.Kubeconfig == "" {
+			if len(missing) > 0 {
 				return usageError(fmt.Errorf("%s: %s", missing[0].Field, missing[0].Reason))
 			}
 			sess, _, err := o.openSession(ctx, cfg, raw)
@@ -40,6 +43,13 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 				return err
 			}
 			defer sess.Close()
+			env.Session = sess
+			if err := sess.Update(ctx, func(r *state.Record) error {
+				r.Management.KubeconfigPath = env.ManagementKubeconfig()
+				return nil
+			}); err != nil {
+				return err
+			}
 			if !o.structured() {
 				fmt.Fprintf(o.IO.Out, "Deploying %s (%s) · management cluster via %s\n", sess.ID(), cfg.Metadata.Name, env.ManagementKubeconfig())
 			}
@@ -53,5 +63,6 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 		},
 	}
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many independent phases run at the same time")
+	cmd.Flags().BoolVar(&force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
 	return cmd
 }

@@ -92,6 +92,15 @@ func (o *Options) runPhases(ctx context.Context, sess *state.Session, what strin
 		if res.Interrupted {
 			return res, fmt.Errorf("%s was interrupted; the record is resumable: run the same command again", what)
 		}
+		// A guard that stopped a phase (a downgrade without --force) is a
+		// refusal: exit code 3.
+		for _, name := range res.Failed() {
+			oc, _ := res.Outcome(name)
+			var r refusal
+			if errors.As(oc.Err, &r) && r.Refused() {
+				return res, failed(ExitRefused)
+			}
+		}
 		return res, failed(ExitFailed)
 	}
 	return res, nil

@@ -7,10 +7,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
 // Env is what the phases of a deployment share.
@@ -27,6 +30,27 @@ type Env struct {
 	StateDir string
 	// Management connects to the management cluster on first use.
 	Management *Management
+	// Session is the open deployment record; nil when planning.
+	Session *state.Session
+	// Force lets guarded steps go on (a k0rdent downgrade).
+	Force bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// record changes the deployment record when there is one (not when planning).
+func (e *Env) record(fn func(*state.Record)) {
+	if e.Session == nil {
+		return
+	}
+	_ = e.Session.Update(context.Background(), func(r *state.Record) error { fn(r); return nil })
 }
 
 // NewEnv builds the environment of a run. It does not touch the network.
@@ -77,4 +101,12 @@ func (m *Management) Clients(ctx context.Context) (*kube.Clients, error) {
 	}
 	m.clients = c
 	return c, nil
+}
+
+func isRemote(ref string) bool {
+	return strings.HasPrefix(ref, "oci://") || strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://")
+}
+
+func resolve(env *Env, p string) string {
+	return config.ResolvePath(p, filepath.Dir(env.ConfigPath))
 }

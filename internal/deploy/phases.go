@@ -1,7 +1,9 @@
 package deploy
 
 import (
+	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
 // Unavailable names a part of the configuration that this build of
@@ -15,11 +17,53 @@ type Unavailable struct {
 // and what the configuration asks for that this build cannot do.
 func Phases(env *Env) ([]phase.Phase, []Unavailable) {
 	cfg := env.Config
-	phases := []phase.Phase{&preflight{env: env}}
 	var missing []Unavailable
-	if !cfg.ExistingManagement() {
+	if !cfg.ExistingManagement() && env.KubeconfigOverride == "" {
 		missing = append(missing, Unavailable{Field: "management.mode",
-			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not in this build; use management.mode existing with a kubeconfig"})
+			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not in this build; use management.mode existing with a kubeconfig, or pass --kubeconfig of a cluster that exists"})
 	}
+	phases := []phase.Phase{&preflight{env: env}}
+	phases = append(phases, K0rdentPhases(env, false, PreflightName)...)
 	return phases, missing
+}
+
+// K0rdentPhases are the phases that install or upgrade k0rdent and wait for
+// it: k0rdent-install then k0rdent-ready, after the named phases.
+func K0rdentPhases(env *Env, upgradeOnly bool, after ...string) []phase.Phase {
+	k := env.Config.Software.K0rdent
+	connect := env.Management.Clients
+	install := &k0rdent.InstallPhase{
+		Connect: connect,
+		Install: k0rdent.Install{
+			ChartSource: k0rdent.ChartSource{Chart: chartRef(env), Version: k.Version},
+			Namespace:   k.Namespace,
+			Values:      k.Values,
+			Force:       env.Force,
+			UpgradeOnly: upgradeOnly,
+			Timeout:     env.Config.Timeouts.K0rdentInstall.Std(),
+		},
+		After: after,
+		OnResult: func(r *k0rdent.Result) {
+			env.record(func(rec *state.Record) { rec.K0rdent = r.Record(rec.K0rdent, env.now()) })
+		},
+	}
+	ready := &k0rdent.ReadyPhase{
+		Connect:   connect,
+		Namespace: k.Namespace,
+		Timeout:   env.Config.Timeouts.K0rdentInstall.Std(),
+		OnResult: func(r *k0rdent.StatusReport) {
+			env.record(func(rec *state.Record) { rec.K0rdent = r.Record(rec.K0rdent, env.now()) })
+		},
+	}
+	return []phase.Phase{install, ready}
+}
+
+// chartRef is software.k0rdent.chart, a local path resolved against the
+// configuration's folder.
+func chartRef(env *Env) string {
+	c := env.Config.Software.K0rdent.Chart
+	if c == "" || isRemote(c) {
+		return c
+	}
+	return resolve(env, c)
 }

@@ -337,7 +337,8 @@ func (u *Uninstall) waitGone(ctx context.Context, what string, objs []client.Obj
 	c := u.Kube.Client
 	var remaining []ObjectRef
 	err := kube.WaitFor(ctx, what+" to be deleted", u.timeout(), u.Interval, func(ctx context.Context) (bool, string, error) {
-		remaining = remaining[:0]
+		// remaining keeps the last complete observation.
+		var now []ObjectRef
 		for _, obj := range objs {
 			probe, ok := obj.DeepCopyObject().(client.Object)
 			if !ok {
@@ -348,16 +349,20 @@ func (u *Uninstall) waitGone(ctx context.Context, what string, objs []client.Obj
 				continue
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					return false, "", ctx.Err()
+				}
 				return false, "cannot check deletion: " + err.Error(), nil
 			}
-			remaining = append(remaining, refOf(kindOf(c, obj), probe))
+			now = append(now, refOf(kindOf(c, obj), probe))
 		}
+		remaining = now
 		if len(remaining) == 0 {
 			return true, what + " deleted", nil
 		}
 		return false, fmt.Sprintf("%d still there:%s", len(remaining), listObjects(remaining, 5, true)), nil
 	}, u.Progress)
-	return append([]ObjectRef(nil), remaining...), err
+	return remaining, err
 }
 
 // stripFinalizers removes the finalizers of objects that are stuck, then
@@ -424,19 +429,27 @@ func (u *Uninstall) waitCRDsGone(ctx context.Context, res *UninstallResult) erro
 	err := kube.WaitFor(ctx, "k0rdent's CRDs to be deleted", u.timeout(), u.Interval, func(ctx context.Context) (bool, string, error) {
 		crds, err := u.k0rdentCRDs(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return false, "", ctx.Err()
+			}
 			return false, err.Error(), nil
 		}
 		if len(crds) == 0 {
 			return true, "k0rdent CRDs deleted", nil
 		}
-		held = held[:0]
+		// held keeps the last complete observation.
+		var now []ObjectRef
 		for _, crd := range crds {
 			refs, err := u.objectsOf(ctx, crd)
 			if err != nil {
+				if ctx.Err() != nil {
+					return false, "", ctx.Err()
+				}
 				return false, err.Error(), nil
 			}
-			held = append(held, refs...)
+			now = append(now, refs...)
 		}
+		held = now
 		return false, fmt.Sprintf("%d k0rdent CRDs still there, %d objects left in them:%s", len(crds), len(held), listObjects(held, 5, true)), nil
 	}, u.Progress)
 	if err == nil {

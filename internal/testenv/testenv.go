@@ -179,7 +179,7 @@ func BinaryDir(ctx context.Context) (string, error) {
 	} else if ctx.Err() != nil {
 		return "", fmt.Errorf("looking for the test API server binaries: %w", ctx.Err())
 	} else if exitErr := (*exec.ExitError)(nil); !errors.As(err, &exitErr) {
-		return "", fmt.Errorf("looking for the test API server binaries with %s: %w; %s", buildScript, err, howto)
+		return "", fmt.Errorf("looking for the test API server binaries with %s: %w: %s; %s", buildScript, err, strings.TrimSpace(checkErr.String()), howto)
 	}
 
 	fmt.Fprintf(os.Stderr, "testenv: kube-apiserver and etcd are not built yet; running %s (several minutes on a cold Go build cache)\n", buildScript)

@@ -50,11 +50,12 @@ func (s *Regional) maybeReconcileCredential(ctx context.Context, cred *kcmv1.Cre
 	s.mu.Lock()
 	s.credRuns[key]++
 	s.mu.Unlock()
+	seen := cred.ResourceVersion // reconcileCredential may update cred in place
 	rv, err := s.reconcileCredential(ctx, cred)
 	if rv != "" {
-		t.resourceVersion = rv
+		t.resourceVersion = rv // its own status update: no new reconcile
 	} else {
-		t.resourceVersion = cred.ResourceVersion
+		t.resourceVersion = seen // its own metadata update triggers the next one
 	}
 	if err != nil {
 		s.logf("Credential %s: %v", key, err)

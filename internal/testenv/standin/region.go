@@ -1,10 +1,13 @@
 package standin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -12,12 +15,16 @@ import (
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv"
 )
 
 // regionTrack is what the Region controller remembers of one Region.
@@ -209,6 +216,10 @@ func (s *Regional) installRegion(ctx context.Context, rg *kcmv1.Region) error {
 	}
 	if err := regionalEnsureNamespace(ctx, rcl, sysNS); err != nil {
 		return fmt.Errorf("failed to get clients for the %s region: %w", rg.Name, err)
+	}
+	// The kcm-regional chart carries CRDs (ProviderInterface among them).
+	if err := s.installRegionalCRDs(ctx, rcl); err != nil {
+		return err
 	}
 
 	// The registry certificate: created when missing, never updated.
@@ -473,4 +484,52 @@ func (s *Regional) deleteRegion(ctx context.Context, rg *kcmv1.Region) error {
 	delete(s.regions, rg.Name)
 	s.mu.Unlock()
 	return nil
+}
+
+// installRegionalCRDs creates the CRDs of the kcm-regional chart (from the
+// kcm module, templates/provider/kcm-regional/templates/crds) in a regional
+// cluster, as installing that chart does.
+func (s *Regional) installRegionalCRDs(ctx context.Context, c client.Client) error {
+	crds, err := s.regionalCRDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, crd := range crds {
+		if err := c.Create(ctx, crd.DeepCopy()); client.IgnoreAlreadyExists(err) != nil {
+			return fmt.Errorf("installing CRD %s: %w", crd.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Regional) regionalCRDs(ctx context.Context) ([]*apiextv1.CustomResourceDefinition, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.crds != nil {
+		return s.crds, nil
+	}
+	kcmCRDs, err := testenv.KCMCRDDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// .../templates/provider/kcm/templates/crds -> .../templates/provider/kcm-regional/templates/crds
+	dir := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(kcmCRDs))), "kcm-regional", "templates", "crds")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no kcm-regional CRDs in %s: %v", dir, err)
+	}
+	var out []*apiextv1.CustomResourceDefinition
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		crd := &apiextv1.CustomResourceDefinition{}
+		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(crd); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+		out = append(out, crd)
+	}
+	s.crds = out
+	return out, nil
 }

@@ -42,10 +42,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
@@ -88,6 +90,8 @@ type Regional struct {
 	clients     map[[32]byte]client.Client
 	installs    map[string]int
 	credRuns    map[types.NamespacedName]int
+	crds        []*apiextv1.CustomResourceDefinition
+	lastLog     map[string]string
 }
 
 // NewRegional returns the regional controllers.
@@ -108,6 +112,7 @@ func NewRegional(opts RegionalOptions) (*Regional, error) {
 		clients:     map[[32]byte]client.Client{},
 		installs:    map[string]int{},
 		credRuns:    map[types.NamespacedName]int{},
+		lastLog:     map[string]string{},
 	}, nil
 }
 
@@ -182,8 +187,18 @@ func (s *Regional) kubeconfigOf(key types.NamespacedName) ([]byte, bool) {
 }
 
 func (s *Regional) logf(format string, args ...any) {
-	if s.opts.Logf != nil {
-		s.opts.Logf("stand-in: "+format, args...)
+	if s.opts.Logf == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	// One line per object and message: a retried failure is logged once.
+	key, _, _ := strings.Cut(msg, ":")
+	s.mu.Lock()
+	repeat := s.lastLog[key] == msg
+	s.lastLog[key] = msg
+	s.mu.Unlock()
+	if !repeat {
+		s.opts.Logf("stand-in: %s", msg)
 	}
 }
 
