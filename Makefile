@@ -17,7 +17,7 @@ plan: build ## build, write the multi-region example and show what deploy would 
 	@mkdir -p $(DEMO)
 	./$(BIN) config init --template multi-region -c $(DEMO)/k0rdent.yaml --force >/dev/null
 	./$(BIN) config validate -c $(DEMO)/k0rdent.yaml
-	./$(BIN) plan -c $(DEMO)/k0rdent.yaml --state-dir $(DEMO)/state
+	./$(BIN) plan --with-regional -c $(DEMO)/k0rdent.yaml --state-dir $(DEMO)/state
 
 envtest: ## build kube-apiserver and etcd from source into .cache/envtest (once per pinned version)
 	bash hack/envtest/build.sh

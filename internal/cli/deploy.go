@@ -6,13 +6,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
+	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
 
 func newDeployCommand(o *Options) *cobra.Command {
 	var parallel int
-	var force bool
+	var force, withRegional bool
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy everything the configuration describes, resuming where a previous run stopped",
@@ -25,6 +26,7 @@ changes nothing the second time, and a run that failed or was interrupted
 Progress is shown live on a terminal and as timestamped lines otherwise; every
 step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 		Example: `  k0rdentctl deploy
+  k0rdentctl deploy --with-regional
   k0rdentctl deploy --kubeconfig ./mgmt.kubeconfig`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -34,7 +36,10 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 			}
 			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
 			env.Force = force
-			phases, missing := deploy.Phases(env)
+			phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: withRegional})
+			if err != nil {
+				return usageError(err)
+			}
 			if len(missing) > 0 {
 				return usageError(fmt.Errorf("%s: %s", missing[0].Field, missing[0].Reason))
 			}
@@ -53,7 +58,13 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 			if !o.structured() {
 				fmt.Fprintf(o.IO.Out, "Deploying %s (%s) · management cluster via %s\n", sess.ID(), cfg.Metadata.Name, env.ManagementKubeconfig())
 			}
+			if withRegional {
+				parallel = max(parallel, regional.Parallel(cfg, 0))
+			}
 			res, err := o.runPhases(ctx, sess, "deploy", phases, parallel)
+			if withRegional && res != nil && !o.structured() {
+				renderRegionDeploy(o.IO.Out, o.style(), regional.Summarize(env.Regional(), phases, res), sess.Location())
+			}
 			if o.structured() && res != nil {
 				if werr := ui.WriteData(o.IO.Out, o.Output, runView(sess.ID(), res)); werr != nil {
 					return werr
@@ -64,5 +75,6 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 	}
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many independent phases run at the same time")
 	cmd.Flags().BoolVar(&force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
+	cmd.Flags().BoolVar(&withRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,7 +39,8 @@ type planPhase struct {
 }
 
 func newPlanCommand(o *Options) *cobra.Command {
-	return &cobra.Command{
+	var withRegional bool
+	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what deploy would do, phase by phase, without credentials or network",
 		Long: `Show what k0rdentctl deploy would do with the configuration: every phase in
@@ -56,11 +58,17 @@ did is no longer in place.`,
 				return err
 			}
 			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			phases, missing := deploy.Phases(env)
+			phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: withRegional})
+			if err != nil {
+				return usageError(err)
+			}
 			eng := &phase.Engine{}
 			v := planView{Name: cfg.Metadata.Name, ConfigHash: config.Hash(raw), Unavailable: missing, Counts: map[string]int{}}
-			// Show what was recorded, read-only: plan never takes the lock.
-			if s, err := o.store(); err == nil {
+			// Show what was recorded, read-only: plan never takes the lock
+			// and creates nothing.
+			if _, err := os.Stat(o.StateDir); err != nil {
+				// no state folder: nothing recorded yet
+			} else if s, err := o.store(); err == nil {
 				if rec, err := o.currentRecord(ctx, s, cfg); err == nil {
 					v.DeploymentID = rec.DeploymentID
 					eng.Journal = recordJournal{rec}
@@ -101,6 +109,8 @@ did is no longer in place.`,
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&withRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
+	return cmd
 }
 
 // recordJournal shows a record's phase statuses to the plan, read-only.

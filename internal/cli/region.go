@@ -210,6 +210,8 @@ func stepMarks(st ui.Style, rg regional.RegionReport) []string {
 			if s.Step == regional.StepCredentials || s.Step == regional.StepCertificates {
 				marks = append(marks, st.Dim(ui.MarkSkipped+" no "+s.Step))
 			}
+		case s.Step == regional.StepPreflight && s.Status == string(state.PhaseCompleted):
+			// only worth showing when it failed
 		case s.Status == string(state.PhasePending):
 			marks = append(marks, st.Dim(ui.MarkPending+" "+s.Step+" not reached"))
 		case s.Step == regional.StepComponents:

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,10 +98,15 @@ func (o *Options) opsProgress() io.Writer {
 	return o.IO.Out
 }
 
+// opsProgressFunc prints progress lines; regions report from their own
+// goroutines, so lines are written one at a time.
 func (o *Options) opsProgressFunc() func(string) {
 	w := o.opsProgress()
 	st := o.style()
+	var mu sync.Mutex
 	return func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
 		fmt.Fprintf(w, "  %s %s\n", st.Dim(o.now().Format("15:04:05")), s)
 	}
 }
@@ -113,7 +119,7 @@ func (o *Options) opsConfirm(question string) error {
 		return nil
 	}
 	if !o.IO.InTerminal {
-		return refusedError(fmt.Errorf("%s needs confirmation and there is no terminal to ask on; nothing was changed. Run it again with -y to confirm", strings.TrimSuffix(question, "?")))
+		return refusedError(fmt.Errorf("cannot ask %q: there is no terminal; nothing was changed. Run it again with -y to answer yes", question))
 	}
 	fmt.Fprintf(o.IO.ErrOut, "%s [y/N]: ", question)
 	line, err := bufio.NewReader(o.IO.In).ReadString('\n')
@@ -282,7 +288,11 @@ func renderOpsStatus(w io.Writer, st ui.Style, rep *regional.StatusReport, state
 				status = st.Yellow(status)
 			}
 		}
-		t.Row(r.Name, opsCell(r.Type), opsCell(r.Location), status, ready, comps, creds, certs, fmt.Sprint(len(r.ClusterDeployments)))
+		typ := r.Type
+		if typ == "" {
+			typ = "-"
+		}
+		t.Row(r.Name, typ, opsCell(r.Location), status, ready, comps, creds, certs, fmt.Sprint(len(r.ClusterDeployments)))
 	}
 	_ = t.Write(w)
 
@@ -847,7 +857,6 @@ configuration too, or the next region deploy creates it again.`,
 }
 
 func renderOpsRemoval(w io.Writer, st ui.Style, rep *regional.RemovalReport) {
-	var t ui.Table
 	for _, s := range rep.Steps {
 		var mark string
 		switch s.Action {
@@ -860,13 +869,12 @@ func renderOpsRemoval(w io.Writer, st ui.Style, rep *regional.RemovalReport) {
 		default:
 			mark = st.Red(ui.MarkFailed + " " + s.Action)
 		}
-		detail := s.Detail
-		if s.Action == "failed" {
-			detail = ""
+		line := "  " + mark + "  " + s.Kind + " " + s.Object
+		if s.Detail != "" && s.Action != "failed" {
+			line += " (" + s.Detail + ")"
 		}
-		t.Row("  "+mark, s.Kind+" "+s.Object, detail)
+		fmt.Fprintln(w, line)
 	}
-	_ = t.Write(w)
 	if rep.Status == state.RegionalRemoved {
 		fmt.Fprintln(w, st.Green(fmt.Sprintf("regional cluster %s removed in %s", rep.Region, opsDuration(rep.DurationSeconds))))
 		return

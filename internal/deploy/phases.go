@@ -1,8 +1,11 @@
 package deploy
 
 import (
+	"path/filepath"
+
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
+	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
@@ -13,9 +16,15 @@ type Unavailable struct {
 	Reason string `json:"reason"`
 }
 
+// Options choose the optional parts of a deployment.
+type Options struct {
+	// WithRegional adds the k0rdent regional clusters (--with-regional).
+	WithRegional bool
+}
+
 // Phases returns the phases of `k0rdentctl deploy` for the configuration,
 // and what the configuration asks for that this build cannot do.
-func Phases(env *Env) ([]phase.Phase, []Unavailable) {
+func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 	cfg := env.Config
 	var missing []Unavailable
 	if !cfg.ExistingManagement() && env.KubeconfigOverride == "" {
@@ -24,7 +33,40 @@ func Phases(env *Env) ([]phase.Phase, []Unavailable) {
 	}
 	phases := []phase.Phase{&preflight{env: env}}
 	phases = append(phases, K0rdentPhases(env, false, PreflightName)...)
-	return phases, missing
+	if opts.WithRegional {
+		if !cfg.RegionalEnabled() {
+			missing = append(missing, Unavailable{Field: "software.k0rdent.regional.enabled",
+				Reason: "--with-regional asks for regional clusters but they are disabled; set software.k0rdent.regional.enabled: true"})
+		} else {
+			rphases, err := regional.Phases(env.Regional(), nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			phases = append(phases, rphases...)
+		}
+	}
+	return phases, missing, nil
+}
+
+// Regional is the environment of the regional phases, after k0rdent-ready.
+func (e *Env) Regional() *regional.Env {
+	return &regional.Env{
+		Config:     e.Config,
+		ConfigPath: e.ConfigPath,
+		Management: e.Management,
+		Session:    e.Session,
+		Files:      kubeconfigFiles(e.StateDir),
+		After:      []string{k0rdent.PhaseReady},
+		Now:        e.Now,
+	}
+}
+
+// kubeconfigFiles says where kubeconfigs go, as state.FileStore does,
+// without creating anything (plan changes nothing).
+type kubeconfigFiles string
+
+func (d kubeconfigFiles) KubeconfigPath(cluster string) string {
+	return filepath.Join(string(d), "kubeconfigs", cluster+".kubeconfig")
 }
 
 // K0rdentPhases are the phases that install or upgrade k0rdent and wait for

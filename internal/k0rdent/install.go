@@ -259,7 +259,7 @@ func (in *Install) Check(ctx context.Context) (*Plan, error) {
 			p.Current.Release = p.obs.Management.Spec.Release
 		}
 		p.Current.Version = current.String()
-		if w := prereleaseWarning("installed k0rdent", current); w != "" {
+		if w := prereleaseWarning("installed k0rdent", current); w != "" && current.String() != p.Wanted {
 			p.Warnings = append(p.Warnings, w)
 		}
 	}
@@ -569,6 +569,8 @@ func (in *Install) switchRelease(ctx context.Context, name string) (string, erro
 		switch {
 		case apierrors.IsNotFound(err):
 			return false, "Release " + name + " not found yet", nil
+		case kube.Interrupted(ctx, err):
+			return false, "", context.DeadlineExceeded
 		case err != nil:
 			return false, "cannot read Release " + name + ": " + err.Error(), nil
 		}

@@ -140,8 +140,11 @@ func (s ManagementState) Summary() string {
 	if !s.Observed {
 		parts = append(parts, "controller has not seen the latest spec")
 	}
-	if s.StatusRelease != s.Release {
-		parts = append(parts, fmt.Sprintf("release %s (moving to %s)", orDash(s.StatusRelease), s.Release))
+	switch {
+	case s.StatusRelease == "" && s.Release != "":
+		parts = append(parts, fmt.Sprintf("Release %s not reconciled yet", s.Release))
+	case s.StatusRelease != s.Release:
+		parts = append(parts, fmt.Sprintf("moving from Release %s to %s", s.StatusRelease, s.Release))
 	}
 	if len(s.Components) > 0 {
 		healthy := 0
@@ -177,8 +180,8 @@ func waitManagement(ctx context.Context, kc *kube.Clients, what string, timeout,
 	err := kube.WaitFor(ctx, what, timeout, interval, func(ctx context.Context) (bool, string, error) {
 		o, err := observeManagement(ctx, kc.Client)
 		if err != nil {
-			if ctx.Err() != nil {
-				return false, "", ctx.Err()
+			if kube.Interrupted(ctx, err) {
+				return false, "", context.DeadlineExceeded
 			}
 			// Transient: the API server may be busy while the chart rolls out.
 			return false, "cannot read Management: " + err.Error(), nil

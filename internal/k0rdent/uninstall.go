@@ -203,7 +203,7 @@ func (u *Uninstall) Run(ctx context.Context) (*UninstallResult, error) {
 	err = u.Kube.Client.Get(ctx, client.ObjectKey{Name: ManagementName}, mgmt)
 	switch {
 	case err == nil:
-		if err := u.deleteAndWait(ctx, "the Management", []client.Object{mgmt}, res); err != nil {
+		if err := u.deleteAndWait(ctx, "Management "+ManagementName, []client.Object{mgmt}, res); err != nil {
 			return res, err
 		}
 		res.ManagementDeleted = true
@@ -349,8 +349,8 @@ func (u *Uninstall) waitGone(ctx context.Context, what string, objs []client.Obj
 				continue
 			}
 			if err != nil {
-				if ctx.Err() != nil {
-					return false, "", ctx.Err()
+				if kube.Interrupted(ctx, err) {
+					return false, "", context.DeadlineExceeded
 				}
 				return false, "cannot check deletion: " + err.Error(), nil
 			}
@@ -358,7 +358,7 @@ func (u *Uninstall) waitGone(ctx context.Context, what string, objs []client.Obj
 		}
 		remaining = now
 		if len(remaining) == 0 {
-			return true, what + " deleted", nil
+			return true, what + ": deleted", nil
 		}
 		return false, fmt.Sprintf("%d still there:%s", len(remaining), listObjects(remaining, 5, true)), nil
 	}, u.Progress)
@@ -429,8 +429,8 @@ func (u *Uninstall) waitCRDsGone(ctx context.Context, res *UninstallResult) erro
 	err := kube.WaitFor(ctx, "k0rdent's CRDs to be deleted", u.timeout(), u.Interval, func(ctx context.Context) (bool, string, error) {
 		crds, err := u.k0rdentCRDs(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return false, "", ctx.Err()
+			if kube.Interrupted(ctx, err) {
+				return false, "", context.DeadlineExceeded
 			}
 			return false, err.Error(), nil
 		}
@@ -442,15 +442,18 @@ func (u *Uninstall) waitCRDsGone(ctx context.Context, res *UninstallResult) erro
 		for _, crd := range crds {
 			refs, err := u.objectsOf(ctx, crd)
 			if err != nil {
-				if ctx.Err() != nil {
-					return false, "", ctx.Err()
+				if kube.Interrupted(ctx, err) {
+					return false, "", context.DeadlineExceeded
 				}
 				return false, err.Error(), nil
 			}
 			now = append(now, refs...)
 		}
 		held = now
-		return false, fmt.Sprintf("%d k0rdent CRDs still there, %d objects left in them:%s", len(crds), len(held), listObjects(held, 5, true)), nil
+		if len(held) == 0 {
+			return false, fmt.Sprintf("%d k0rdent CRDs still being deleted", len(crds)), nil
+		}
+		return false, fmt.Sprintf("%d k0rdent CRDs still being deleted, held by %d objects:%s", len(crds), len(held), listObjects(held, 5, true)), nil
 	}, u.Progress)
 	if err == nil {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,7 @@ const DefaultInterval = 2 * time.Second
 // kept for the timeout error. An error ends the wait: a check that meets a
 // transient problem (a Get that failed) should report it as observed and
 // return a nil error, and return an error only for what waiting cannot fix.
+// Errors for which Interrupted is true do not end the wait.
 type CheckFunc func(ctx context.Context) (done bool, observed string, err error)
 
 // WaitTimeoutError is returned by WaitFor when the timeout passed.
@@ -71,10 +73,12 @@ func WaitFor(ctx context.Context, desc string, timeout, interval time.Duration, 
 			}
 		}
 		if err != nil {
-			if waitCtx.Err() == nil || !errors.Is(err, waitCtx.Err()) {
+			// A check cut short by the end of the wait (or by a rate limiter
+			// that sees the deadline coming) is not a failure: the wait ends,
+			// or goes on, by its own clock.
+			if !Interrupted(waitCtx, err) {
 				return fmt.Errorf("waiting for %s: %w", desc, err)
 			}
-			// The check was cut short by the end of the wait: report that.
 		} else if done {
 			return nil
 		}
@@ -97,3 +101,14 @@ func WaitFor(ctx context.Context, desc string, timeout, interval time.Duration, 
 }
 
 var errWaitTimeout = errors.New("wait timed out")
+
+// Interrupted reports whether err comes from the end of ctx (cancelled, or its
+// deadline passed or would pass before a rate-limited request could be sent).
+// Checks use it to tell "the wait is over" from a real failure.
+func Interrupted(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	return ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "would exceed context deadline")
+}

@@ -81,3 +81,19 @@ func TestWaitForCancelled(t *testing.T) {
 		t.Fatal("a cancellation is not a timeout")
 	}
 }
+
+func TestWaitForIgnoresChecksCutShortByTheDeadline(t *testing.T) {
+	n := 0
+	err := WaitFor(t.Context(), "x", 300*time.Millisecond, 20*time.Millisecond, func(context.Context) (bool, string, error) {
+		n++
+		if n == 1 {
+			return false, "still there", nil
+		}
+		// What client-go's rate limiter says when the deadline is near.
+		return false, "", errors.New("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline")
+	}, nil)
+	var te *WaitTimeoutError
+	if !errors.As(err, &te) || te.LastObserved != "still there" {
+		t.Fatalf("err = %v, want a timeout that keeps the last real observation", err)
+	}
+}

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
@@ -50,8 +52,8 @@ func (o Orphan) Ref() string {
 }
 
 // CleanupPlan lists the orphans, in the order they are removed: failed
-// half-created regional ClusterDeployments, Credentials, Regions, then
-// kubeconfig files. Kept lists what looked like an orphan but is left, and
+// half-created regional ClusterDeployments, Credentials, Regions, kubeconfig
+// Secrets, then kubeconfig files. Kept lists what looked like an orphan but is left, and
 // why. Its JSON keys are those of `region cleanup -o json`.
 type CleanupPlan struct {
 	Orphans []Orphan `json:"orphans"`
@@ -68,6 +70,8 @@ type CleanupPlan struct {
 //     region and that no Region references, or whose region failed at its
 //     cluster step and that are not Ready (half-created: the next region
 //     deploy creates them again);
+//   - kubeconfig Secrets k0rdentctl made (from kubeconfig_file) for such a
+//     region;
 //   - kubeconfig files of regional clusters that no longer exist (recorded as
 //     removed, or not known any more); other kubeconfig files (the management
 //     cluster's, child clusters') are never touched.
@@ -87,12 +91,25 @@ func PlanCleanup(ctx context.Context, env *Env) (*CleanupPlan, error) {
 	if err := v.load(ctx, mc); err != nil {
 		return nil, err
 	}
+	if err := v.loadSecrets(ctx, mc); err != nil {
+		return nil, err
+	}
 	return v.planCleanup()
+}
+
+// loadSecrets lists the Secrets k0rdentctl made in the system namespace.
+func (v *opsView) loadSecrets(ctx context.Context, mc *kube.Clients) error {
+	secrets := &corev1.SecretList{}
+	if err := mc.Client.List(ctx, secrets, client.InNamespace(v.env.namespace()), client.MatchingLabels{LabelManagedBy: ManagedByValue}); err != nil {
+		return fmt.Errorf("listing the Secrets k0rdentctl made in %s on the management cluster: %w", v.env.namespace(), err)
+	}
+	v.secrets = secrets.Items
+	return nil
 }
 
 func (v *opsView) planCleanup() (*CleanupPlan, error) {
 	plan := &CleanupPlan{Orphans: []Orphan{}}
-	id := v.env.deploymentID()
+	id := v.deploymentID()
 	// ours: created by k0rdentctl for this deployment; other: created by
 	// k0rdentctl for another one.
 	ours := func(l map[string]string) (bool, string) {
@@ -205,6 +222,29 @@ func (v *opsView) planCleanup() (*CleanupPlan, error) {
 		cds = append(cds, o)
 	}
 
+	// Kubeconfig Secrets k0rdentctl made (from kubeconfig_file) for an
+	// orphan region: removed after the Region, which needs them to be
+	// deleted.
+	var secrets []Orphan
+	for i := range v.secrets {
+		sec := &v.secrets[i]
+		region := sec.Labels[LabelRegion]
+		if !orphanRegion(region) {
+			continue
+		}
+		if ok, _ := ours(sec.Labels); !ok {
+			continue
+		}
+		o := Orphan{Kind: "Secret", Namespace: sec.Namespace, Name: sec.Name, Region: region,
+			Reason: fmt.Sprintf("kubeconfig Secret k0rdentctl made for region %s, which is neither configured nor recorded", region)}
+		if _, used := inUse[region]; used || slicesContainsFunc(plan.Kept, func(k Orphan) bool { return k.Kind == kcmv1.RegionKind && k.Name == region }) {
+			o.Reason += "; kept with its Region"
+			keep(o)
+			continue
+		}
+		secrets = append(secrets, o)
+	}
+
 	// Stale kubeconfig files of regional clusters.
 	files, err := v.staleKubeconfigs()
 	if err != nil {
@@ -213,6 +253,7 @@ func (v *opsView) planCleanup() (*CleanupPlan, error) {
 	plan.Orphans = append(plan.Orphans, cds...)
 	plan.Orphans = append(plan.Orphans, creds...)
 	plan.Orphans = append(plan.Orphans, regions...)
+	plan.Orphans = append(plan.Orphans, secrets...)
 	plan.Orphans = append(plan.Orphans, files...)
 	return plan, nil
 }
@@ -269,7 +310,7 @@ func (v *opsView) staleKubeconfigs() ([]Orphan, error) {
 			if filepath.Base(path) != e.Name() || v.known(n) {
 				continue
 			}
-			if rg := v.regions[n]; rg != nil && !CreatedByUs(rg.Labels) {
+			if rg := v.regions[n]; rg != nil && !v.ours(rg.Labels) {
 				continue // a Region still runs on that cluster
 			}
 			out = append(out, Orphan{Kind: OrphanKubeconfigFile, Name: e.Name(), Path: path, Region: n,
@@ -344,6 +385,8 @@ func Cleanup(ctx context.Context, env *Env, plan *CleanupPlan, opts CleanupOptio
 				fix = fmt.Sprintf("k0rdent removes Region %s's finalizer once it has removed the components from the regional cluster, which must be reachable; then run k0rdentctl region cleanup again", o.Name)
 			case kcmv1.CredentialKind:
 				obj = &kcmv1.Credential{}
+			case "Secret":
+				obj = &corev1.Secret{}
 			case kcmv1.ClusterDeploymentKind:
 				obj = &kcmv1.ClusterDeployment{}
 				fix = fmt.Sprintf("see ClusterDeployment %s/%s's conditions and the kcm controller's log, then run k0rdentctl region cleanup again", o.Namespace, o.Name)

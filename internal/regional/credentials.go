@@ -202,6 +202,10 @@ func (p *credentialsPhase) wait(ctx context.Context, prog phase.Progress, mc *ku
 			if ready, err := p.regionReady(ctx, mc.Client); err != nil || !ready {
 				return false, fmt.Sprintf("Region %s is not Ready: its providers (and their ProviderInterfaces) may still be on their way", region), nil
 			}
+			if meta.FindStatusCondition(cred.Status.Conditions, kcmv1.CredentialReadyCondition) == nil {
+				return false, fmt.Sprintf("waiting for k0rdent to reconcile Credential %s", key), nil
+			}
+			// k0rdent has reconciled it and skipped the copy: it never will.
 			return false, "", phase.Permanent(p.noProviderInterface(cred, c))
 		}
 		if !cred.Status.Ready {

@@ -3,6 +3,7 @@ package regional
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -130,6 +131,19 @@ type StepReport struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	// LastProgress is what the step last reported (what it waited for).
 	LastProgress string `json:"last_progress,omitempty"`
+}
+
+// Summarize reports, region by region, a run of phases among which are
+// phases made by Phases (for example `deploy --with-regional`, where the
+// engine ran them with other phases). Phases of other packages are ignored.
+func Summarize(env *Env, phases []phase.Phase, res *phase.Result) *Report {
+	var runs []*regionRun
+	for _, p := range phases {
+		if c, ok := p.(interface{ chain() *regionRun }); ok && !slices.Contains(runs, c.chain()) {
+			runs = append(runs, c.chain())
+		}
+	}
+	return newReport(env, runs, res)
 }
 
 func newReport(env *Env, runs []*regionRun, res *phase.Result) *Report {

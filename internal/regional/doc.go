@@ -22,9 +22,13 @@
 //   - Labels. Everything k0rdentctl creates carries LabelRegion
 //     (k0rdent.mirantis.com/region: <region>), LabelManagedBy
 //     (app.kubernetes.io/managed-by: k0rdentctl) and LabelDeployment
-//     (k0rdentctl.io/deployment: <deployment-id>); see Labels. Objects that
-//     exist already (an adopted ClusterDeployment, a kubeconfig Secret the
-//     user made) are not relabelled.
+//     (k0rdentctl.io/deployment: <deployment-id>); see Labels and
+//     CreatedByUs. Objects that existed before k0rdentctl (an adopted
+//     ClusterDeployment, Region or Credential, a kubeconfig Secret the user
+//     made) are never relabelled, so that removal and cleanup can tell them
+//     apart; they are recorded as state.Resources with Adopted set.
+//   - A ClusterDeployment that exists, adopted or created by an earlier run,
+//     is never modified: k0rdentctl only waits for it to be Ready.
 //   - Kubeconfig files. The regional cluster's kubeconfig is written to
 //     KubeconfigFiles.KubeconfigPath(<region>) (state/kubeconfigs/<region>.kubeconfig)
 //     with mode 0600 and recorded as kubeconfig_path. The management cluster
@@ -69,10 +73,15 @@
 //
 // # Files
 //
-// env.go (Env, Parallel), names.go (names, labels, events), phases.go (the
-// chain and its common parts), record.go (state and events), errors.go,
-// preflight.go, cluster.go with clusterdeployment.go, template.go and
-// external.go (the cluster step), kubeconfig.go, region.go with providers.go,
-// credentials.go, certificates.go, components.go, deploy.go (Deploy and its
+// env.go (Env, Parallel), names.go (names, labels, event types), phases.go
+// (Phases, Select, the chain and its common parts), record.go (state entry,
+// events, resources), errors.go (Error with its Fix), preflight.go,
+// cluster.go with clusterdeployment.go, template.go (template choice, values
+// schema) and external.go (the cluster step), probe.go (the authenticated
+// request that proves a kubeconfig), kubeconfig.go (where kubeconfigs live,
+// the 0600 file), region.go with providers.go, credentials.go (with
+// CheckIdentityCopies and RequestCredentialReconcile for rotation),
+// certificates.go (with CheckCertificate), components.go (what runs in a
+// regional cluster, observed versions), deploy.go (Deploy, Summarize and the
 // Report).
 package regional

@@ -64,7 +64,7 @@ func (p *clusterPhase) runExternal(ctx context.Context, prog phase.Progress) ([]
 		if p.r.rc.KubeconfigFile == "" {
 			return nil, phase.Permanent(p.fail("kubeconfig Secret missing",
 				fmt.Errorf("%s does not exist on the management cluster", ref),
-				fixThen(fmt.Sprintf("create it with the cluster's kubeconfig under the key %q (or set kubeconfig_file for this regional cluster and k0rdentctl creates it)", ref.Key), region)))
+				fixThen(fmt.Sprintf("create %s with the cluster's kubeconfig under the key %q (or set kubeconfig_file for this regional cluster and k0rdentctl creates it)", ref, ref.Key), region)))
 		}
 		sec, err = p.createKubeconfigSecret(ctx, prog, mc.Client, ref)
 		if err != nil {

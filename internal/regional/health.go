@@ -183,7 +183,7 @@ func (v *opsView) healthNames(names []string) ([]string, error) {
 				continue
 			}
 		}
-		if rg := v.regions[n]; rg != nil && r == nil && !v.known(n) && !CreatedByUs(rg.Labels) {
+		if rg := v.regions[n]; rg != nil && r == nil && !v.known(n) && !v.ours(rg.Labels) {
 			continue // a Region someone else runs
 		}
 		out = append(out, n)
@@ -202,10 +202,10 @@ func containsString(ss []string, s string) bool {
 
 // checkHealth checks one region; mc is nil when the management cluster
 // could not be read.
-func (v *opsView) checkHealth(ctx context.Context, mc *kube.Clients, name string, timeout time.Duration) RegionHealth {
+func (v *opsView) checkHealth(ctx context.Context, mc *kube.Clients, name string, timeout time.Duration) (h RegionHealth) {
 	start := time.Now()
 	row := v.status(name)
-	h := RegionHealth{Name: name, Type: row.Type, Location: row.Location, Status: row.Status, Health: state.HealthUnknown, Region: row.Region, Ready: row.Ready}
+	h = RegionHealth{Name: name, Type: row.Type, Location: row.Location, Status: row.Status, Health: state.HealthUnknown, Region: row.Region, Ready: row.Ready}
 	if r := v.record(name); r != nil {
 		h.Previous = r.Health
 	}

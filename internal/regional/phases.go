@@ -98,6 +98,22 @@ func build(env *Env, names []string) ([]phase.Phase, []*regionRun, error) {
 	return phases, runs, nil
 }
 
+// Every phase of a chain is Regional, a Wanter and a Verifier.
+var (
+	_ interface {
+		phase.Phase
+		phase.Regional
+		phase.Wanter
+		phase.Verifier
+	} = (*preflightPhase)(nil)
+	_ phase.Verifier = (*clusterPhase)(nil)
+	_ phase.Verifier = (*regionPhase)(nil)
+	_ phase.Verifier = (*credentialsPhase)(nil)
+	_ phase.Wanter   = (*credentialsPhase)(nil)
+	_ phase.Verifier = (*certificatesPhase)(nil)
+	_ phase.Verifier = (*componentsPhase)(nil)
+)
+
 // shared is what the chains of one run share: the preflight observation of
 // the management cluster, made once.
 type shared struct {
@@ -152,6 +168,7 @@ type step struct {
 	requires []string
 }
 
+func (s *step) chain() *regionRun  { return s.r }
 func (s *step) Name() string       { return PhaseName(s.r.rc.Name, s.name) }
 func (s *step) Requires() []string { return slices.Clone(s.requires) }
 func (s *step) Region() string     { return s.r.rc.Name }

@@ -66,13 +66,13 @@ func (r *regionRun) snapshot() *state.RegionalCluster {
 	return nil
 }
 
-// event records an event of one of the region's phases.
-func (r *regionRun) event(ctx context.Context, step, typ, format string, args ...any) error {
+// event records an event of one of the region's phases (saved even when
+// ctx is cancelled, so that an interrupted run is on record).
+func (r *regionRun) event(_ context.Context, step, typ, format string, args ...any) error {
 	s := r.env.Session
 	if s == nil {
 		return nil
 	}
-	_ = ctx
 	return s.AddEvent(state.Event{
 		Timestamp: r.env.now(),
 		Phase:     PhaseName(r.rc.Name, step),

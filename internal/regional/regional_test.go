@@ -371,3 +371,29 @@ func TestErrorCarriesTheFix(t *testing.T) {
 		t.Errorf("Error() = %q", err)
 	}
 }
+
+// Without a management cluster every region fails at its preflight, alone,
+// and the report says so region by region (Deploy and Summarize agree).
+func TestDeployWithoutManagementFailsAtPreflight(t *testing.T) {
+	cfg := parse(t, testConfig)
+	env := &Env{Config: cfg}
+	rep, err := Deploy(t.Context(), env, nil, DeployOptions{})
+	if err == nil || rep == nil {
+		t.Fatalf("Deploy: %v, %v", rep, err)
+	}
+	phases, _ := Phases(env, nil)
+	sum := Summarize(env, phases, rep.Result)
+	for _, r := range []*Report{rep, sum} {
+		if len(r.Regions) != 2 || r.Counts[ReportFailed] != 2 || len(r.Failed()) != 2 {
+			t.Fatalf("report %+v", r)
+		}
+		for _, rg := range r.Regions {
+			if rg.FailedStep != StepPreflight || !strings.Contains(rg.Error, "no management cluster") || len(rg.Steps) != len(Steps()) {
+				t.Errorf("%s: failed at %q: %s (%d steps)", rg.Name, rg.FailedStep, rg.Error, len(rg.Steps))
+			}
+		}
+	}
+	if rep.Parallel != 2 {
+		t.Errorf("parallel %d, want regional.parallel 2", rep.Parallel)
+	}
+}

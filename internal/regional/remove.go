@@ -39,8 +39,8 @@ type InUseError struct {
 }
 
 func (e *InUseError) Error() string {
-	return fmt.Sprintf("regional cluster %s is in use by %d ClusterDeployments (%s); nothing was removed. Move or delete them first, or delete them with the region: k0rdentctl region remove %s --force",
-		e.Region, len(e.ClusterDeployments), strings.Join(e.ClusterDeployments, ", "), e.Region)
+	return fmt.Sprintf("regional cluster %s is in use by %s (%s); nothing was removed. Move or delete them first, or delete them with the region: k0rdentctl region remove %s --force",
+		e.Region, countNoun(len(e.ClusterDeployments), "ClusterDeployment"), strings.Join(e.ClusterDeployments, ", "), e.Region)
 }
 
 // Refused marks the error as a guard (exit code 3).
@@ -120,10 +120,10 @@ func (p *RemovalPlan) Empty() bool {
 func (p *RemovalPlan) Steps() []string {
 	var out []string
 	if len(p.ClusterDeployments) > 0 {
-		out = append(out, fmt.Sprintf("delete the %d ClusterDeployments placed in the region and wait until they are gone: %s", len(p.ClusterDeployments), strings.Join(p.ClusterDeployments, ", ")))
+		out = append(out, fmt.Sprintf("delete the %s placed in the region and wait until gone: %s", countNoun(len(p.ClusterDeployments), "ClusterDeployment"), strings.Join(p.ClusterDeployments, ", ")))
 	}
 	if len(p.Credentials) > 0 {
-		out = append(out, "delete Credentials "+strings.Join(p.Credentials, ", ")+" and wait until they are gone")
+		out = append(out, fmt.Sprintf("delete %s %s and wait until gone", nounFor(len(p.Credentials), "Credential"), strings.Join(p.Credentials, ", ")))
 	}
 	if p.RegionExists {
 		out = append(out, fmt.Sprintf("delete Region %s and wait until k0rdent has removed its components and its finalizer", p.Region))
@@ -188,7 +188,7 @@ func (v *opsView) planRemoval(ctx context.Context, mc *kube.Clients, name string
 		default:
 			p.cdKey = key
 			p.RegionalClusterDeployment = key.String()
-			created := (r != nil && r.ClusterDeploymentOwned) || (CreatedByUs(cd.Labels) && cd.Labels[LabelDeployment] == v.env.deploymentID() && v.env.deploymentID() != "")
+			created := (r != nil && r.ClusterDeploymentOwned) || (CreatedByUs(cd.Labels) && cd.Labels[LabelDeployment] == v.deploymentID() && v.deploymentID() != "")
 			switch {
 			case created:
 				p.DeleteRegionalCluster, p.ClusterDeploymentReason = true, "k0rdentctl created it"
@@ -473,4 +473,14 @@ func objName(key client.ObjectKey) string {
 		return key.Name
 	}
 	return key.Namespace + "/" + key.Name
+}
+
+// countNoun is "1 ClusterDeployment", "2 ClusterDeployments".
+func countNoun(n int, noun string) string { return fmt.Sprintf("%d %s", n, nounFor(n, noun)) }
+
+func nounFor(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }

@@ -360,10 +360,10 @@ func (v *opsView) regionalClients(ctx context.Context, mc *kube.Clients, name st
 
 // rotateCredentialIn asks k0rdent to copy the identity into one region
 // again and waits until the copy of its Secret holds the new secret.
-func (v *opsView) rotateCredentialIn(ctx context.Context, mc *kube.Clients, name string, cred *kcmv1.Credential, mi *ManagementIdentity, want [32]byte, timeout time.Duration, opts RotateOptions) RegionRotation {
+func (v *opsView) rotateCredentialIn(ctx context.Context, mc *kube.Clients, name string, cred *kcmv1.Credential, mi *ManagementIdentity, want [32]byte, timeout time.Duration, opts RotateOptions) (out RegionRotation) {
 	start := time.Now()
 	target := client.ObjectKey{Namespace: cred.Namespace, Name: mi.Secret.Name}
-	out := RegionRotation{Name: name, Target: "Secret " + target.String(), Action: "re-copied by k0rdent"}
+	out = RegionRotation{Name: name, Target: "Secret " + target.String(), Action: "re-copied by k0rdent"}
 	defer func() { out.DurationSeconds = time.Since(start).Seconds() }()
 	fail := func(err error, fix string) RegionRotation {
 		out.Status, out.Error, out.Fix = RotationFailed, err.Error(), fix
@@ -513,10 +513,10 @@ func RotateCertificates(ctx context.Context, env *Env, opts RotateOptions) (*Rot
 
 // writeCertificate creates or updates the certificate Secret in one regional
 // cluster and verifies it.
-func (v *opsView) writeCertificate(ctx context.Context, mc *kube.Clients, name string, orig *corev1.Secret, opts RotateOptions) RegionRotation {
+func (v *opsView) writeCertificate(ctx context.Context, mc *kube.Clients, name string, orig *corev1.Secret, opts RotateOptions) (out RegionRotation) {
 	start := time.Now()
 	key := client.ObjectKey{Namespace: orig.Namespace, Name: orig.Name}
-	out := RegionRotation{Name: name, Target: "Secret " + key.String()}
+	out = RegionRotation{Name: name, Target: "Secret " + key.String()}
 	defer func() { out.DurationSeconds = time.Since(start).Seconds() }()
 	fail := func(err error, fix string) RegionRotation {
 		out.Status, out.Error, out.Fix = RotationFailed, err.Error(), fix

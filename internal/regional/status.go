@@ -14,6 +14,7 @@ import (
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,11 +28,13 @@ import (
 // record's (state.RegionalStatuses): a Region on the management cluster that
 // neither the configuration nor the record knows.
 const (
-	// StatusUnmanaged is a Region k0rdentctl did not create (no
-	// app.kubernetes.io/managed-by: k0rdentctl label) and does not know.
+	// StatusUnmanaged is a Region this deployment did not create (no
+	// app.kubernetes.io/managed-by: k0rdentctl label, or another
+	// deployment's) and does not know.
 	StatusUnmanaged = "unmanaged"
-	// StatusOrphaned is a Region k0rdentctl created that is no longer in
-	// the configuration or the record: `region cleanup` removes it.
+	// StatusOrphaned is a Region k0rdentctl created for this deployment that
+	// is no longer in the configuration or the record: `region cleanup`
+	// removes it.
 	StatusOrphaned = "orphaned"
 )
 
@@ -219,6 +222,7 @@ type opsView struct {
 	cds        []kcmv1.ClusterDeployment
 	certSecret string // registry certificate Secret, "" when none
 	certKnown  bool
+	secrets    []corev1.Secret // Secrets k0rdentctl made in the system namespace (cleanup only)
 }
 
 // load lists the management cluster's objects (one call per kind).
@@ -250,6 +254,28 @@ func (v *opsView) load(ctx context.Context, mc *kube.Clients) error {
 	}
 	v.creds, v.cds, v.loaded = creds.Items, cds.Items, true
 	return nil
+}
+
+// deploymentID is the id of the deployment being looked at: the
+// environment's, else the record's.
+func (v *opsView) deploymentID() string {
+	if id := v.env.deploymentID(); id != "" {
+		return id
+	}
+	if v.rec != nil {
+		return v.rec.DeploymentID
+	}
+	return ""
+}
+
+// ours says whether labels mark an object k0rdentctl created for this
+// deployment (an object without the deployment label counts as ours).
+func (v *opsView) ours(labels map[string]string) bool {
+	if !CreatedByUs(labels) {
+		return false
+	}
+	d := labels[LabelDeployment]
+	return d == "" || d == v.deploymentID()
 }
 
 // names lists the known regions: configured ones in configuration order,
@@ -488,7 +514,7 @@ func (v *opsView) status(name string) RegionStatus {
 		row.Status = r.Status
 	case configured:
 		row.Status = state.RegionalPending
-	case rg != nil && CreatedByUs(rg.Labels):
+	case rg != nil && v.ours(rg.Labels):
 		row.Status = StatusOrphaned
 	default:
 		row.Status = StatusUnmanaged

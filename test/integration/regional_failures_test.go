@@ -96,7 +96,7 @@ func TestRegionalUnreachableExternalFailsAlone(t *testing.T) {
 	// not run again.
 	rep, _, _ = w.deploy("regional-ok", "regional-dead")
 	for _, s := range regionReport(t, rep, "regional-ok").Steps {
-		if !s.Verified {
+		if !s.Verified && s.Status != string(state.PhaseSkipped) { // certificates: none configured
 			t.Errorf("regional-ok: step %s ran again (%s)", s.Step, s.Status)
 		}
 	}

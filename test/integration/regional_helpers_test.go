@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
@@ -119,6 +120,17 @@ func newRegionalWorld(t *testing.T, n int, registryCert bool) *regionalWorld {
 			t.Logf("stand-in errors (informational): %v", err)
 		}
 	})
+	// k0rdent is installed before regions are deployed: wait until the kcm
+	// stand-in has made the Release and a Ready Management.
+	err = kube.WaitFor(t.Context(), "Management kcm to be Ready", testTimeout, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		m := &kcmv1.Management{}
+		if err := w.mgmt.Client.Get(ctx, client.ObjectKey{Name: kcmv1.ManagementName}, m); err != nil {
+			return false, err.Error(), nil
+		}
+		ready := meta.IsStatusConditionTrue(m.Status.Conditions, kcmv1.ReadyCondition)
+		return ready && m.Status.Release == m.Spec.Release && m.Spec.Release != "", "not yet", nil
+	}, nil)
+	rgMust(t, err)
 	return w
 }
 
@@ -192,7 +204,7 @@ func (w *regionalWorld) seedManagement(registryCert bool) {
 		{"azure-standalone-cp-1-0-8", "1.0.8", true, ""},
 		{rgTemplate, "1.0.17", true, "schema-ct-" + rgTemplate},
 		{"azure-standalone-cp-1-0-18", "1.0.18", false, ""}, // newer, but not valid
-		{"aws-standalone-cp-1-0-20", "1.0.20", true, ""},     // not Azure
+		{"aws-standalone-cp-1-0-20", "1.0.20", true, ""},    // not Azure
 	} {
 		ct := &kcmv1.ClusterTemplate{
 			ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: tm.name},

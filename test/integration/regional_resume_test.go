@@ -98,9 +98,9 @@ func TestRegionalResumeAfterKill(t *testing.T) {
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		p, west := rec.Phase(regionPhase), rec.Regional("regional-westeu")
+		p, west := rec.Phase(regionPhase), rec.Phase(regional.PhaseName("regional-westeu", regional.StepComponents))
 		rg := &kcmv1.Region{}
-		if p == nil || p.Status != state.PhaseInProgress || west == nil || west.Status != state.RegionalDeployed ||
+		if p == nil || p.Status != state.PhaseInProgress || west == nil || west.Status != state.PhaseCompleted ||
 			w.mgmt.Client.Get(ctx, client.ObjectKey{Name: "regional-useast"}, rg) != nil || regional.ObserveRegion(rg).Reason != kcmv1.NotAllComponentsHealthyReason {
 			return false, "not yet", nil
 		}

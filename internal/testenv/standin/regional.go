@@ -42,7 +42,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,7 +90,7 @@ type Regional struct {
 	installs    map[string]int
 	credRuns    map[types.NamespacedName]int
 	crds        []*apiextv1.CustomResourceDefinition
-	lastLog     map[string]string
+	logged      map[string]bool
 }
 
 // NewRegional returns the regional controllers.
@@ -112,7 +111,7 @@ func NewRegional(opts RegionalOptions) (*Regional, error) {
 		clients:     map[[32]byte]client.Client{},
 		installs:    map[string]int{},
 		credRuns:    map[types.NamespacedName]int{},
-		lastLog:     map[string]string{},
+		logged:      map[string]bool{},
 	}, nil
 }
 
@@ -190,14 +189,13 @@ func (s *Regional) logf(format string, args ...any) {
 	if s.opts.Logf == nil {
 		return
 	}
+	// Each message once: a failure retried with backoff is logged once.
 	msg := fmt.Sprintf(format, args...)
-	// One line per object and message: a retried failure is logged once.
-	key, _, _ := strings.Cut(msg, ":")
 	s.mu.Lock()
-	repeat := s.lastLog[key] == msg
-	s.lastLog[key] = msg
+	seen := s.logged[msg]
+	s.logged[msg] = true
 	s.mu.Unlock()
-	if !repeat {
+	if !seen {
 		s.opts.Logf("stand-in: %s", msg)
 	}
 }
