@@ -231,16 +231,21 @@ controller is left to clear. Asks for confirmation unless -y.`,
 			}
 			defer sess.Close()
 			res, err := u.Run(ctx)
-			if res != nil {
-				_ = sess.Update(ctx, func(r *state.Record) error {
-					if res.HelmUninstalled || res.NotInstalled {
-						r.K0rdent = state.K0rdent{}
-					}
-					r.Events = append(r.Events, state.Event{Timestamp: o.now().UTC(), Phase: "k0rdent-uninstall", Type: "k0rdent_uninstalled",
-						Message: fmt.Sprintf("k0rdent uninstalled from %s (%d objects deleted first)", kc.Where(), len(res.Deleted))})
-					return nil
-				})
-			}
+			_ = sess.Update(ctx, func(r *state.Record) error {
+				e := state.Event{Timestamp: o.now().UTC(), Phase: "k0rdent-uninstall"}
+				switch {
+				case err != nil:
+					e.Type, e.Message = "k0rdent_uninstall_failed", fmt.Sprintf("uninstalling k0rdent from %s failed: %v", kc.Where(), err)
+				case res.NotInstalled:
+					r.K0rdent = state.K0rdent{}
+					e.Type, e.Message = "k0rdent_not_installed", fmt.Sprintf("k0rdent was not installed on %s", kc.Where())
+				default:
+					r.K0rdent = state.K0rdent{}
+					e.Type, e.Message = "k0rdent_uninstalled", fmt.Sprintf("k0rdent uninstalled from %s (%d objects deleted first)", kc.Where(), len(res.Deleted))
+				}
+				r.Events = append(r.Events, e)
+				return nil
+			})
 			if err != nil {
 				return err
 			}

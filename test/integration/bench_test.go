@@ -103,8 +103,14 @@ func benchMust(b testing.TB, err error) {
 }
 
 // benchRegionalConfig writes a configuration with n external regions named
-// bench-r<i> (Secret external-bench-r<i>).
+// bench-r<i> (Secret external-bench-r<i>), deployed 8 at a time.
 func benchRegionalConfig(b testing.TB, path, mgmtKubeconfig string, n int) {
+	b.Helper()
+	benchRegionalConfigParallel(b, path, mgmtKubeconfig, n, 8)
+}
+
+// benchRegionalConfigParallel is benchRegionalConfig with regional.parallel.
+func benchRegionalConfigParallel(b testing.TB, path, mgmtKubeconfig string, n, parallel int) {
 	b.Helper()
 	var clusters []string
 	for i := range n {
@@ -123,12 +129,12 @@ software:
     version: "1.5.0"
     regional:
       enabled: true
-      parallel: 8
+      parallel: %d
       clusters:
 %s
 timeouts:
   region_ready: 2m
-`, mgmtKubeconfig, strings.Join(clusters, "\n"))
+`, mgmtKubeconfig, parallel, strings.Join(clusters, "\n"))
 	benchMust(b, os.WriteFile(path, []byte(cfg), 0o600))
 }
 
@@ -278,9 +284,12 @@ func BenchmarkRegionStatus(b *testing.B) {
 // external regional clusters, each a separate real API server, with the
 // stand-in delaying every Region's readiness by the same amount (the delay
 // lives in the stand-in; k0rdentctl only waits). Regions deploy concurrently
-// (regional.parallel: 8), so 8 should cost about as much as 1. Between runs
-// the regions are removed (not timed) so that every run deploys from
-// scratch.
+// (regional.parallel: 8), so 8 should cost about as much as 1; parallel=1
+// deploys them one after the other, for comparison. The stand-in runs one
+// controller loop per region (as Flux installs each region's releases
+// independently); standin=serial runs the stand-in's single loop, which
+// handles the regions one after the other. Between runs the regions are
+// removed (not timed) so that every run deploys from scratch.
 func BenchmarkRegionalDeploy(b *testing.B) {
 	const regions = 8
 	const readyDelay = 3 * time.Second
@@ -306,45 +315,80 @@ func BenchmarkRegionalDeploy(b *testing.B) {
 	}
 	mgmt, regionals := clusters[0], clusters[1:]
 	benchSeedManagement(b, mgmt)
+	var names []string
 	for i, rc := range regionals {
+		names = append(names, fmt.Sprintf("bench-r%d", i))
 		benchMust(b, mgmt.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: fmt.Sprintf("external-bench-r%d", i)}, Data: map[string][]byte{"value": rc.Kubeconfig}}))
 	}
 	mc, err := kube.Connect(ctx, mgmt.KubeconfigPath)
 	benchMust(b, err)
-	kcm := standin.NewKCM(mc, "1.5.0")
-	rg, err := standin.NewRegional(standin.RegionalOptions{Management: mgmt.Client, ReadyDelay: readyDelay})
-	benchMust(b, err)
-	loop := standin.NewLoop(kcm, rg)
-	loop.Interval = 25 * time.Millisecond
-	stop := loop.Start(context.Background())
-	b.Cleanup(func() { _ = stop() })
+	kcmLoop := standin.NewLoop(standin.NewKCM(mc, "1.5.0"))
+	kcmLoop.Interval = 25 * time.Millisecond
+	stopKCM := kcmLoop.Start(context.Background())
+	b.Cleanup(func() { _ = stopKCM() })
+
+	// startStandin starts the regional stand-in, sharded per region or as
+	// one loop, and returns what stops it.
+	startStandin := func(b *testing.B, sharded bool) func() {
+		opts := standin.RegionalOptions{Management: mgmt.Client, ReadyDelay: readyDelay}
+		var rs []*standin.Regional
+		if sharded {
+			shards, err := standin.NewRegionalShards(opts, names)
+			benchMust(b, err)
+			rs = shards
+		} else {
+			r, err := standin.NewRegional(opts)
+			benchMust(b, err)
+			rs = []*standin.Regional{r}
+		}
+		var stops []func() error
+		for _, r := range rs {
+			l := standin.NewLoop(r)
+			l.Interval = 25 * time.Millisecond
+			stops = append(stops, l.Start(context.Background()))
+		}
+		return func() {
+			for _, stop := range stops {
+				_ = stop()
+			}
+		}
+	}
 
 	dir := b.TempDir()
 	cfgPath := filepath.Join(dir, "k0rdent.yaml")
-	for _, n := range []int{1, regions} {
-		b.Run(fmt.Sprintf("regions=%d", n), func(b *testing.B) {
-			benchRegionalConfig(b, cfgPath, mgmt.KubeconfigPath, n)
+	for _, c := range []struct {
+		name        string
+		n, parallel int
+		sharded     bool
+	}{
+		{"regions=1", 1, 8, true},
+		{"regions=8", regions, 8, true},
+		{"regions=8,parallel=1", regions, 1, true},
+		{"regions=1,standin=serial", 1, 8, false},
+		{"regions=8,standin=serial", regions, 8, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.StopTimer()
+			stop := startStandin(b, c.sharded)
+			defer stop()
+			benchRegionalConfigParallel(b, cfgPath, mgmt.KubeconfigPath, c.n, c.parallel)
 			var total time.Duration
-			b.ResetTimer()
 			for i := range b.N {
-				b.StopTimer()
-				stateDir := filepath.Join(dir, fmt.Sprintf("state-%d-%d", n, i))
+				stateDir := filepath.Join(dir, fmt.Sprintf("state-%s-%d-%d", c.name, b.N, i))
 				b.StartTimer()
 				start := time.Now()
 				rep, err := benchDeploy(ctx, cfgPath, stateDir)
 				took := time.Since(start)
 				b.StopTimer()
 				total += took
-				if err != nil || rep == nil || rep.Counts[regional.ReportDeployed] != n {
-					b.Fatalf("deploy of %d regions: %v", n, err)
+				if err != nil || rep == nil || rep.Counts[regional.ReportDeployed] != c.n {
+					b.Fatalf("deploy of %d regions: %v", c.n, err)
 				}
 				if i == b.N-1 {
-					b.Logf("regions=%d: %s", n, benchStepTimes(rep))
+					b.Logf("%s: %s", c.name, benchStepTimes(rep))
 				}
 				benchRemoveAll(b, cfgPath, stateDir)
-				b.StartTimer()
 			}
-			b.StopTimer()
 			b.ReportMetric(total.Seconds()/float64(b.N), "s/deploy")
 			b.ReportMetric(readyDelay.Seconds(), "ready-delay-s")
 		})

@@ -275,6 +275,20 @@ func TestManagementWaitAndVersionFromRelease(t *testing.T) {
 	kcm, _ := startKCM(t, kc, "1.4.0", func(k *standin.KCM) { k.IgnoreDeployment = true })
 	kcm.SetComponent("capi", kcmv1.ComponentStatus{Error: "cluster-api is installing"})
 
+	// Let the stand-in create the Management and report the component
+	// first, so that the short wait below times out on it (and not on a
+	// slow start).
+	if err := kube.WaitFor(ctx, "the stand-in's Management", testTimeout, 50*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		var m kcmv1.Management
+		if err := kc.Client.Get(ctx, client.ObjectKey{Name: "kcm"}, &m); err != nil {
+			return false, err.Error(), nil
+		}
+		c, ok := m.Status.Components["capi"]
+		return ok && c.Error != "", "", nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+
 	// A wait that times out says what it waited for and what it saw last.
 	short := &k0rdent.WaitReady{Kube: kc, Timeout: 1500 * time.Millisecond, Interval: 100 * time.Millisecond}
 	_, err := short.Run(ctx)
