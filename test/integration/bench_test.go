@@ -283,17 +283,16 @@ func BenchmarkRegionStatus(b *testing.B) {
 
 // BenchmarkRegionalDeploy measures the wall time of deploying 1 and 8
 // external regional clusters, each a separate real API server, with the
-// stand-in delaying every Region's readiness by the same amount (the delay
-// lives in the stand-in; k0rdentctl only waits). Regions deploy concurrently
-// (regional.parallel: 8), so 8 should cost about as much as 1; parallel=1
-// deploys them one after the other, for comparison. The stand-in runs one
-// controller loop per region (as Flux installs each region's releases
-// independently); standin=serial runs the stand-in's single loop, which
-// handles the regions one after the other. Between runs the regions are
+// stand-in delaying every Region's readiness by the same amount, 3s or 10s
+// (the delay lives in the stand-in; k0rdentctl only waits). Regions deploy
+// concurrently (regional.parallel: 8), so 8 should cost about as much as 1;
+// parallel=1 deploys them one after the other, for comparison. The stand-in handles
+// the regions at the same time (standin.Shards, as Flux installs each
+// region's releases independently); standin=serial runs the stand-in's
+// single Regional, which handles them one after the other. Between runs the regions are
 // removed (not timed) so that every run deploys from scratch.
 func BenchmarkRegionalDeploy(b *testing.B) {
 	const regions = 8
-	const readyDelay = 3 * time.Second
 	ctx := context.Background()
 	clusters := make([]*testenv.Cluster, regions+1)
 	errs := make([]error, regions+1)
@@ -342,30 +341,23 @@ func BenchmarkRegionalDeploy(b *testing.B) {
 	benchMust(b, err)
 
 	// startStandin starts the regional stand-in, sharded per region or as
-	// one loop, and returns what stops it.
-	startStandin := func(b *testing.B, sharded bool) func() {
+	// one Regional, and returns what stops it.
+	startStandin := func(b *testing.B, sharded bool, readyDelay time.Duration) func() {
 		opts := standin.RegionalOptions{Management: mgmt.Client, ReadyDelay: readyDelay}
-		var rs []*standin.Regional
+		var r standin.Reconciler
 		if sharded {
 			shards, err := standin.NewRegionalShards(opts, names)
 			benchMust(b, err)
-			rs = shards
+			r = shards
 		} else {
-			r, err := standin.NewRegional(opts)
+			one, err := standin.NewRegional(opts)
 			benchMust(b, err)
-			rs = []*standin.Regional{r}
+			r = one
 		}
-		var stops []func() error
-		for _, r := range rs {
-			l := standin.NewLoop(r)
-			l.Interval = benchStandinInterval
-			stops = append(stops, l.Start(context.Background()))
-		}
-		return func() {
-			for _, stop := range stops {
-				_ = stop()
-			}
-		}
+		l := standin.NewLoop(r)
+		l.Interval = benchStandinInterval
+		stop := l.Start(context.Background())
+		return func() { _ = stop() }
 	}
 
 	dir := b.TempDir()
@@ -373,17 +365,20 @@ func BenchmarkRegionalDeploy(b *testing.B) {
 	for _, c := range []struct {
 		name        string
 		n, parallel int
+		delay       time.Duration
 		sharded     bool
 	}{
-		{"regions=1", 1, 8, true},
-		{"regions=8", regions, 8, true},
-		{"regions=8,parallel=1", regions, 1, true},
-		{"regions=1,standin=serial", 1, 8, false},
-		{"regions=8,standin=serial", regions, 8, false},
+		{"regions=1,delay=3s", 1, 8, 3 * time.Second, true},
+		{"regions=8,delay=3s", regions, 8, 3 * time.Second, true},
+		{"regions=8,delay=3s,parallel=1", regions, 1, 3 * time.Second, true},
+		{"regions=1,delay=10s", 1, 8, 10 * time.Second, true},
+		{"regions=8,delay=10s", regions, 8, 10 * time.Second, true},
+		{"regions=1,delay=3s,standin=serial", 1, 8, 3 * time.Second, false},
+		{"regions=8,delay=3s,standin=serial", regions, 8, 3 * time.Second, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.StopTimer()
-			stop := startStandin(b, c.sharded)
+			stop := startStandin(b, c.sharded, c.delay)
 			defer stop()
 			benchRegionalConfigParallel(b, cfgPath, mgmt.KubeconfigPath, c.n, c.parallel)
 			var total time.Duration
@@ -404,19 +399,19 @@ func BenchmarkRegionalDeploy(b *testing.B) {
 				benchRemoveAll(b, cfgPath, stateDir)
 			}
 			b.ReportMetric(total.Seconds()/float64(b.N), "s/deploy")
-			b.ReportMetric(readyDelay.Seconds(), "ready-delay-s")
+			b.ReportMetric(c.delay.Seconds(), "ready-delay-s")
 		})
 	}
 }
 
 // How often the deploy benchmark's k0rdentctl waits look again (the
 // command's default is 2s, which would round every step up to it) and how
-// often each stand-in loop looks at the world. Both poll real API servers:
-// on two cores, tighter polling by 8 regions and 9 stand-in loops would
-// measure the polling rather than the deploy.
+// often the stand-in looks at the world. Both poll real API servers: on two
+// cores, tighter polling by 8 regions would measure the polling rather than
+// the deploy.
 const (
 	benchInterval        = 250 * time.Millisecond
-	benchStandinInterval = 100 * time.Millisecond
+	benchStandinInterval = 50 * time.Millisecond
 )
 
 // benchDeploy runs `region deploy` for every configured region.
