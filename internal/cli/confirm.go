@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -15,12 +16,12 @@ func (o *Options) confirm(question string) error {
 		return nil
 	}
 	if !o.IO.InTerminal {
-		return refusedError(fmt.Errorf("%s needs confirmation and there is no terminal to ask on; run it again with -y if that is what you want", question))
+		return refusedError(fmt.Errorf("cannot ask %q: there is no terminal; nothing was changed. Run it again with -y to answer yes", question))
 	}
 	fmt.Fprintf(o.IO.ErrOut, "%s [y/N] ", question)
 	line, err := bufio.NewReader(o.IO.In).ReadString('\n')
-	if err != nil && line == "" {
-		return refusedError(errors.New("no answer; nothing was changed"))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the answer: %w", err)
 	}
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -109,28 +108,6 @@ func (o *Options) opsProgressFunc() func(string) {
 		defer mu.Unlock()
 		fmt.Fprintf(w, "  %s %s\n", st.Dim(o.now().Format("15:04:05")), s)
 	}
-}
-
-// opsConfirm asks a yes/no question on the terminal. -y answers yes; with
-// no terminal and no -y the command is refused (exit 3), as is an answer
-// other than yes.
-func (o *Options) opsConfirm(question string) error {
-	if o.Yes {
-		return nil
-	}
-	if !o.IO.InTerminal {
-		return refusedError(fmt.Errorf("cannot ask %q: there is no terminal; nothing was changed. Run it again with -y to answer yes", question))
-	}
-	fmt.Fprintf(o.IO.ErrOut, "%s [y/N]: ", question)
-	line, err := bufio.NewReader(o.IO.In).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading the answer: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	}
-	return refusedError(errors.New("not confirmed; nothing was changed"))
 }
 
 func opsNamesArgs(cmd *cobra.Command, args []string) error {
@@ -811,6 +788,13 @@ configuration too, or the next region deploy creates it again.`,
 			if err != nil {
 				return usageErrorIfUnknown(err)
 			}
+			if plan.Empty() {
+				if o.structured() {
+					return ui.WriteData(o.IO.Out, o.Output, map[string]any{"plan": plan})
+				}
+				fmt.Fprintf(o.IO.Out, "Regional cluster %s is removed already: nothing of it is left.\n", name)
+				return nil
+			}
 			if err := plan.Refusal(); err != nil {
 				if o.structured() {
 					_ = ui.WriteData(o.IO.Out, o.Output, map[string]any{"plan": plan, "refused": err.Error()})
@@ -830,7 +814,7 @@ configuration too, or the next region deploy creates it again.`,
 			for _, warn := range plan.Warnings {
 				fmt.Fprintf(w, "  %s %s\n", o.style().Yellow("warning:"), warn)
 			}
-			if err := o.opsConfirm(fmt.Sprintf("Remove regional cluster %s?", name)); err != nil {
+			if err := o.confirm(fmt.Sprintf("Remove regional cluster %s?", name)); err != nil {
 				return err
 			}
 			rep, err := regional.Remove(ctx, env, plan, ropts)
@@ -937,7 +921,7 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			for _, orph := range plan.Orphans {
 				fmt.Fprintf(w, "  %s: %s\n", orph.Ref(), orph.Reason)
 			}
-			if err := o.opsConfirm(fmt.Sprintf("Remove these %d orphans?", len(plan.Orphans))); err != nil {
+			if err := o.confirm(fmt.Sprintf("Remove these %d orphans?", len(plan.Orphans))); err != nil {
 				return err
 			}
 			rep, err := regional.Cleanup(ctx, env, plan, regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()})

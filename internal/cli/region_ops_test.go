@@ -23,16 +23,16 @@ func opsTestOptions(in string, terminal bool) (*Options, *bytes.Buffer, *bytes.B
 
 func TestOpsConfirm(t *testing.T) {
 	o, _, _ := opsTestOptions("", false)
-	if err := o.opsConfirm("Remove regional cluster x?"); ExitCode(err) != ExitRefused || !strings.Contains(err.Error(), "-y") {
+	if err := o.confirm("Remove regional cluster x?"); ExitCode(err) != ExitRefused || !strings.Contains(err.Error(), "-y") {
 		t.Errorf("no terminal, no -y: %v (exit %d), want exit 3 naming -y", err, ExitCode(err))
 	}
 	o.Yes = true
-	if err := o.opsConfirm("Remove regional cluster x?"); err != nil {
+	if err := o.confirm("Remove regional cluster x?"); err != nil {
 		t.Errorf("-y: %v", err)
 	}
 	for answer, ok := range map[string]bool{"y\n": true, "YES\n": true, "n\n": false, "\n": false, "": false} {
 		o, _, errOut := opsTestOptions(answer, true)
-		err := o.opsConfirm("Remove regional cluster x?")
+		err := o.confirm("Remove regional cluster x?")
 		if (err == nil) != ok {
 			t.Errorf("answer %q: %v", answer, err)
 		}

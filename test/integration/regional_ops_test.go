@@ -616,6 +616,10 @@ func TestRegionOpsRemove(t *testing.T) {
 	if got := deletedInOrder(opsRecord(t, w), "regional-westeu"); !slices.Equal(got, []string{"Credential kcm-system/" + rgCredential + "-regional-westeu", "Region regional-westeu", "ClusterDeployment kcm-system/existing-westeu"}) {
 		t.Errorf("westeu deleted %q", got)
 	}
+	// Removing it again finds nothing left and asks nothing.
+	if r = opsCLI(t, w, "", "region", "remove", "regional-useast"); r.code != 0 || !strings.Contains(r.out, "removed already") {
+		t.Errorf("removing a removed region: exit %d", r.code)
+	}
 	// status now says removed for both, with nothing failing.
 	r = opsCLI(t, w, "", "region", "status", "-o", "json")
 	if st := opsJSON[regional.StatusReport](t, r); r.code != 0 || st.Counts[state.RegionalRemoved] != 2 {
