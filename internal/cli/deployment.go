@@ -29,6 +29,9 @@ func (o *Options) optionalConfig() (*config.Config, []byte, error) {
 		printDiagnostics(o, diags)
 		return nil, nil, failed(ExitUsage)
 	}
+	if err := backendAvailable(cfg); err != nil {
+		return nil, nil, err
+	}
 	return cfg, raw, nil
 }
 
