@@ -26,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
-	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
@@ -425,34 +424,7 @@ func benchDeploy(ctx context.Context, cfgPath, stateDir string) (*regional.Repor
 }
 
 func benchEnv(ctx context.Context, cfgPath, stateDir string) (*regional.Env, *state.Session, error) {
-	cfg, raw, diags, err := config.Load(cfgPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	if diags.HasErrors() {
-		return nil, nil, fmt.Errorf("invalid benchmark configuration: %v", diags.Errors())
-	}
-	store, err := state.NewFileStore(stateDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := state.FindCurrent(ctx, store, cfg.Metadata.Name)
-	if err != nil && !errors.Is(err, state.ErrNotFound) {
-		return nil, nil, err
-	}
-	sess, err := state.OpenOrCreate(ctx, store, id, cfg.Metadata.Name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &regional.Env{
-		Config:         cfg,
-		ConfigPath:     cfgPath,
-		Management:     deploy.NewEnv(cfgPath, cfg, raw, "", stateDir).Management,
-		Session:        sess,
-		Files:          store,
-		Interval:       benchInterval,
-		ConnectTimeout: 10 * time.Second,
-	}, sess, nil
+	return openRegionalEnv(ctx, cfgPath, stateDir, benchInterval)
 }
 
 // benchRemoveAll removes every configured region (region remove --force).

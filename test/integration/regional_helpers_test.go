@@ -248,11 +248,11 @@ timeouts:
 	rgMust(w.t, os.WriteFile(w.cfgPath, []byte(cfg), 0o600))
 }
 
-// runDeploy deploys regions as `k0rdentctl region deploy` does: it loads the
-// configuration, opens (or creates) the deployment record, and runs
-// regional.Deploy. It returns the report, the record after the run and the
-// run's error.
-func runDeploy(ctx context.Context, cfgPath, stateDir string, names []string, obs phase.Observer) (*regional.Report, *state.Record, error) {
+// openRegionalEnv opens the deployment record and the regional environment
+// as `k0rdentctl region ...` does: it loads the configuration and opens (or
+// creates) the record. interval is how often waits look again. The caller
+// closes the session.
+func openRegionalEnv(ctx context.Context, cfgPath, stateDir string, interval time.Duration) (*regional.Env, *state.Session, error) {
 	cfg, raw, diags, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, nil, err
@@ -272,17 +272,25 @@ func runDeploy(ctx context.Context, cfgPath, stateDir string, names []string, ob
 	if err != nil {
 		return nil, nil, err
 	}
-	defer sess.Close()
-	denv := deploy.NewEnv(cfgPath, cfg, raw, "", stateDir)
-	env := &regional.Env{
+	return &regional.Env{
 		Config:         cfg,
 		ConfigPath:     cfgPath,
-		Management:     denv.Management,
+		Management:     deploy.NewEnv(cfgPath, cfg, raw, "", stateDir).Management,
 		Session:        sess,
 		Files:          store,
-		Interval:       50 * time.Millisecond,
+		Interval:       interval,
 		ConnectTimeout: 10 * time.Second,
+	}, sess, nil
+}
+
+// runDeploy deploys regions as `k0rdentctl region deploy` does. It returns
+// the report, the record after the run and the run's error.
+func runDeploy(ctx context.Context, cfgPath, stateDir string, names []string, obs phase.Observer) (*regional.Report, *state.Record, error) {
+	env, sess, err := openRegionalEnv(ctx, cfgPath, stateDir, 50*time.Millisecond)
+	if err != nil {
+		return nil, nil, err
 	}
+	defer sess.Close()
 	rep, err := regional.Deploy(ctx, env, names, regional.DeployOptions{Observer: obs})
 	return rep, sess.Snapshot(), err
 }
