@@ -126,7 +126,7 @@ func (o *Options) printStatus(ctx context.Context, w io.Writer) error {
 	if cfg != nil {
 		v.Config.Summary = configSummary(cfg)
 	}
-	rec, err := o.currentRecord(ctx, s, cfg)
+	rec, err := o.currentSummary(ctx, s, cfg)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		v.Status = "NOT DEPLOYED"

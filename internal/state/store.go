@@ -22,11 +22,22 @@ var ErrSessionClosed = errors.New("the state session is closed")
 // Store keeps deployment records. FileStore is the local implementation; an
 // Azure blob store (lease as lock) implements the same interface.
 type Store interface {
-	// Load reads a record; ErrNotFound (wrapped) when there is none.
+	// Load reads a record with all its events; ErrNotFound (wrapped) when
+	// there is none.
 	Load(ctx context.Context, id string) (*Record, error)
+	// LoadSummary reads a record with only its latest events (at most
+	// RecentEvents); r.EventLog.Count says how many there are. Its cost does
+	// not grow with the number of events. A summary can be changed and saved
+	// like a full record.
+	LoadSummary(ctx context.Context, id string) (*Record, error)
+	// Events reads the events of a record that match f, oldest first; with
+	// tail > 0 only the last tail of them. It does not load the whole log
+	// into memory.
+	Events(ctx context.Context, id string, f EventFilter, tail int) ([]Event, error)
 	// Save writes r atomically (readers see the old or the new record, never
-	// a torn one) and sets r.UpdatedAt. Saving a record whose lock another
-	// process holds fails with *LockError.
+	// a torn one) and sets r.UpdatedAt. Events are kept beside the record in
+	// an append-only log; only the ones it does not hold yet are written.
+	// Saving a record whose lock another process holds fails with *LockError.
 	Save(ctx context.Context, r *Record) error
 	// Lock takes the deployment's lock, or fails at once with *LockError
 	// naming the live holder. A lock left by a dead process is taken over.
@@ -123,7 +134,7 @@ func FindCurrent(ctx context.Context, s Store, name string) (string, error) {
 	}
 	var matches, listed []string
 	for _, id := range ids {
-		r, err := s.Load(ctx, id)
+		r, err := s.LoadSummary(ctx, id)
 		if err != nil {
 			return "", err
 		}
