@@ -54,8 +54,9 @@ type eventWrite struct {
 }
 
 // planEventWrite decides what saving r writes to the event log, given the
-// log the stored record points at (nil when there is none).
-func planEventWrite(r *Record, stored *EventLogRef) (eventWrite, error) {
+// log the stored record points at (nil when there is none) and the last
+// event it holds.
+func planEventWrite(r *Record, stored *EventLogRef, last *Event) (eventWrite, error) {
 	var w eventWrite
 	switch {
 	case !r.evLoaded || stored == nil:
@@ -68,6 +69,9 @@ func planEventWrite(r *Record, stored *EventLogRef) (eventWrite, error) {
 		if k < 0 || k > len(r.Events) {
 			return w, fmt.Errorf("the event log of %s changed since the record was read (it has %d events, the record knew %d); read it again", r.DeploymentID, stored.Count, r.evBase+len(r.Events))
 		}
+		if k > 0 && last != nil && !sameEvent(r.Events[k-1], *last) {
+			return w, fmt.Errorf("events of %s were removed or changed in memory; the event log only grows: append new events and leave the others as they are", r.DeploymentID)
+		}
 		w.events = r.Events[k:]
 	}
 	data, err := encodeEventLines(w.events)
@@ -76,6 +80,18 @@ func planEventWrite(r *Record, stored *EventLogRef) (eventWrite, error) {
 	}
 	w.data = data
 	return w, nil
+}
+
+func sameEvent(a, b Event) bool {
+	return a.Timestamp.Equal(b.Timestamp) && a.Type == b.Type && a.Message == b.Message && a.Phase == b.Phase && a.Region == b.Region
+}
+
+// lastEvent is the last event a stored record carries inline.
+func lastEvent(r *Record) *Event {
+	if r == nil || len(r.Events) == 0 {
+		return nil
+	}
+	return &r.Events[len(r.Events)-1]
 }
 
 // storedHead is the form of r written as the record: its latest events
@@ -130,6 +146,7 @@ func (r *Record) detach() {
 	r.evLoaded = false
 	r.evBase = 0
 	r.EventLog = nil
+	r.version = ""
 }
 
 // encodeEventLines renders events as JSON lines, refusing any that looks

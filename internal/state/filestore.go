@@ -3,6 +3,8 @@ package state
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,6 +165,7 @@ func (s *FileStore) LoadSummary(ctx context.Context, id string) (*Record, error)
 	if r.EventLog != nil && !validEventLogName(id, r.EventLog.File) {
 		return nil, fmt.Errorf("state record %s names the event log %q, which is not one of its own; restore it from a `k0rdentctl state export` with `k0rdentctl state import --force`", path, r.EventLog.File)
 	}
+	r.version = contentVersion(data)
 	return asSummary(r), nil
 }
 
@@ -199,16 +202,23 @@ func (s *FileStore) Events(ctx context.Context, id string, f EventFilter, tail i
 }
 
 // storedEventLog returns the event log the stored record of id points at,
-// nil when there is no record or it keeps its events inline.
-func (s *FileStore) storedEventLog(ctx context.Context, id string) (*EventLogRef, error) {
+// nil when there is no record or it keeps its events inline, and the
+// stored record's version ("" when there is none).
+func (s *FileStore) storedEventLog(ctx context.Context, id string) (*EventLogRef, *Event, string, error) {
 	r, err := s.LoadSummary(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil, nil
+		return nil, nil, "", nil
 	case err != nil:
-		return nil, err
+		return nil, nil, "", err
 	}
-	return r.EventLog, nil
+	return r.EventLog, lastEvent(r), r.version, nil
+}
+
+// contentVersion is the version of a record file: a hash of its content.
+func contentVersion(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12])
 }
 
 // Save writes r atomically with mode 0600 and sets r.UpdatedAt: new events
@@ -243,11 +253,14 @@ func (s *FileStore) Save(ctx context.Context, r *Record) error {
 		}
 		defer func() { _ = l.releaseLocked() }()
 	}
-	stored, err := s.storedEventLog(ctx, id)
+	stored, last, version, err := s.storedEventLog(ctx, id)
 	if err != nil {
 		return fmt.Errorf("saving the state record of %s: %w", id, err)
 	}
-	w, err := planEventWrite(r, stored)
+	if r.version != "" && r.version != version {
+		return fmt.Errorf("saving the state record of %s: %w (another command wrote %s)", id, ErrConflict, s.Location(id))
+	}
+	w, err := planEventWrite(r, stored, last)
 	if err != nil {
 		return fmt.Errorf("saving the state record of %s: %w", id, err)
 	}
@@ -283,6 +296,7 @@ func (s *FileStore) Save(ctx context.Context, r *Record) error {
 		_ = os.Remove(filepath.Join(s.dir, stored.File))
 	}
 	afterSave(r, ref)
+	r.version = contentVersion(data)
 	return nil
 }
 

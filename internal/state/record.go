@@ -54,6 +54,11 @@ type Record struct {
 	// memory (New, Import) has its log written anew when saved.
 	evLoaded bool
 	evBase   int
+	// version is the stored record's version when it was read (the blob's
+	// ETag, or a hash of the file): Save refuses to write over a record
+	// that changed since, with ErrConflict. Empty for a record built in
+	// memory.
+	version string
 }
 
 // ConfigSnapshot is the configuration a run used, with its hash so that a

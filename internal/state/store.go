@@ -16,6 +16,12 @@ var ErrNotFound = errors.New("no deployment record")
 // be the one meant.
 var ErrAmbiguous = errors.New("cannot tell which deployment record is meant")
 
+// ErrConflict is returned (wrapped) by Save when the stored record changed
+// since the record being saved was read: the write is refused rather than
+// losing the other change. Read again, apply the change again, save again
+// (Modify and Session.Update do that).
+var ErrConflict = errors.New("the state record changed since it was read")
+
 // ErrSessionClosed is returned by a Session that was closed or archived.
 var ErrSessionClosed = errors.New("the state session is closed")
 
@@ -69,6 +75,10 @@ type LockInfo struct {
 	PID          int       `json:"pid"`
 	Host         string    `json:"host"`
 	Since        time.Time `json:"since"`
+	// User and Command are set by stores shared between machines (the
+	// blob store), where a pid alone says little.
+	User    string `json:"user,omitempty"`
+	Command string `json:"command,omitempty"`
 }
 
 // LockError says that another process holds a deployment's lock. Commands
@@ -82,6 +92,12 @@ type LockError struct {
 	// CheckedAt is when the lock was found held; "ago" is counted from it
 	// (from the current time when zero).
 	CheckedAt time.Time
+	// User and Command name the holder further (blob store).
+	User    string
+	Command string
+	// Expires is when the holder's lease runs out unless it renews it
+	// (blob store); zero for a local lock.
+	Expires time.Time
 }
 
 func (e *LockError) Error() string {
@@ -95,6 +111,17 @@ func (e *LockError) Error() string {
 	now := e.CheckedAt
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if !e.Expires.IsZero() {
+		who := fmt.Sprintf("pid %d on host %s", e.PID, e.Host)
+		if e.User != "" {
+			who = e.User + "'s " + who
+		}
+		if e.Command != "" {
+			who += fmt.Sprintf(" (%s)", e.Command)
+		}
+		return fmt.Sprintf("deployment %s is locked by %s since %s (%s ago); its lease runs out at %s (in %s) unless that command renews it, which it does while it runs; wait for it to finish (--wait-for-lock DURATION waits), or if it is gone, run the command again after its lease runs out",
+			id, who, e.Since.UTC().Format(time.RFC3339), humanDuration(now.Sub(e.Since)), e.Expires.UTC().Format(time.RFC3339), humanDuration(e.Expires.Sub(now)))
 	}
 	return fmt.Sprintf("deployment %s is locked by pid %d on host %s since %s (%s ago); wait for it to finish, or if that process is gone, run the command again (a dead holder's lock is taken over)",
 		id, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339), humanDuration(now.Sub(e.Since)))
@@ -165,6 +192,9 @@ func FindCurrent(ctx context.Context, s Store, name string) (string, error) {
 
 // storeWhere says where a store keeps its records, for messages.
 func storeWhere(s Store) string {
+	if w, ok := s.(interface{ Where() string }); ok {
+		return w.Where()
+	}
 	if d, ok := s.(interface{ Dir() string }); ok {
 		return d.Dir()
 	}
