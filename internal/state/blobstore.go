@@ -398,11 +398,17 @@ func (s *BlobStore) Save(ctx context.Context, r *Record) error {
 		return fail(err)
 	}
 	newTag, err := s.upload(ctx, s.recordName(id), data, etag)
-	if err != nil {
-		r.UpdatedAt = prevUpdated
-		if errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrConflict) {
+		// A retried request whose first try was written, but whose answer
+		// was lost, finds its own record: that is success, not a conflict.
+		if now, nerr := s.LoadSummary(ctx, id); nerr == nil && now.UpdatedAt.Equal(r.UpdatedAt) && now.EventLog != nil && *now.EventLog == ref {
+			newTag, err = now.version, nil
+		} else {
 			err = fmt.Errorf("%w (another command wrote %s)", ErrConflict, s.Location(id))
 		}
+	}
+	if err != nil {
+		r.UpdatedAt = prevUpdated
 		return fail(err)
 	}
 	if stored != nil && ref.File != stored.File {
