@@ -317,7 +317,11 @@ where it may be shown.`,
 			if err := knownRegion(cfg, rec, name); err != nil {
 				return usageError(err)
 			}
-			path, err := regional.KubeconfigFile(rec, s, name)
+			files, err := o.files()
+			if err != nil {
+				return err
+			}
+			path, err := regional.KubeconfigFile(rec, files, name)
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,8 @@ type opsEnv struct {
 	cfg   *config.Config
 	raw   []byte
 	denv  *deploy.Env
-	store *state.FileStore
+	store state.Store
+	files *state.FileStore // kubeconfigs stay local on every backend
 }
 
 func (o *Options) opsSetup() (*opsEnv, error) {
@@ -54,7 +55,11 @@ func (o *Options) opsSetup() (*opsEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &opsEnv{cfg: cfg, raw: raw, denv: deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir), store: store}, nil
+	files, err := o.files()
+	if err != nil {
+		return nil, err
+	}
+	return &opsEnv{cfg: cfg, raw: raw, denv: deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir), store: store, files: files}, nil
 }
 
 func (e *opsEnv) regional(o *Options, sess *state.Session) *regional.Env {
@@ -63,7 +68,7 @@ func (e *opsEnv) regional(o *Options, sess *state.Session) *regional.Env {
 		ConfigPath: o.ConfigPath,
 		Management: e.denv.Management,
 		Session:    sess,
-		Files:      e.store,
+		Files:      e.files,
 		Now:        o.Now,
 	}
 }

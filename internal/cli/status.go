@@ -26,9 +26,23 @@ type statusView struct {
 	Timeline     statusTimeline    `json:"timeline"`
 	Counts       map[string]int    `json:"counts"`
 	Paths        statusPaths       `json:"paths"`
+	Backend      statusBackend     `json:"backend"`
 	K0rdent      *state.K0rdent    `json:"k0rdent,omitempty"`
 	Regional     []regionalSummary `json:"regions,omitempty"`
 	Next         []string          `json:"next"`
+}
+
+// statusBackend says where the record lives and who works on it now.
+type statusBackend struct {
+	Name     string      `json:"name"`
+	Location string      `json:"location"`
+	Lock     *statusLock `json:"lock,omitempty"`
+}
+
+type statusLock struct {
+	Holder  string     `json:"holder"`
+	Since   time.Time  `json:"since"`
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 type statusConfig struct {
@@ -121,7 +135,7 @@ func (o *Options) printStatus(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v := statusView{Counts: map[string]int{}, Paths: statusPaths{State: o.StateDir}}
+	v := statusView{Counts: map[string]int{}, Paths: statusPaths{State: o.StateDir}, Backend: statusBackend{Name: o.backendName(), Location: state.Where(s)}}
 	v.Config.Path = o.ConfigPath
 	if cfg != nil {
 		v.Config.Summary = configSummary(cfg)
@@ -149,13 +163,27 @@ func (o *Options) printStatus(ctx context.Context, w io.Writer) error {
 	return renderStatus(w, o.style(), o.now(), v)
 }
 
-func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw []byte) {
+func (v *statusView) fill(o *Options, s state.Store, rec *state.Record, raw []byte) {
 	v.DeploymentID, v.Name, v.Status = rec.DeploymentID, rec.Name, rec.Overall()
 	v.Config.Hash = rec.Config.Hash
 	if raw != nil && rec.Config.Hash != "" && config.Hash(raw) != rec.Config.Hash {
 		v.Config.Changed = true
 	}
 	v.Paths.State = s.Location(rec.DeploymentID)
+	v.Backend.Location = v.Paths.State
+	if h, err := state.HolderOf(context.Background(), s, rec.DeploymentID); err == nil && h != nil {
+		l := &statusLock{Holder: fmt.Sprintf("pid %d on %s", h.PID, h.Host), Since: h.Since}
+		if h.User != "" {
+			l.Holder = h.User + ", " + l.Holder
+		}
+		if h.Command != "" {
+			l.Holder += " (" + h.Command + ")"
+		}
+		if !h.Expires.IsZero() {
+			l.Expires = &h.Expires
+		}
+		v.Backend.Lock = l
+	}
 	for _, p := range rec.Phases {
 		v.Phases = append(v.Phases, statusPhase{Name: p.Name, Title: p.Title, Region: p.Region, Status: string(p.Status),
 			StartedAt: p.StartedAt, EndedAt: p.EndedAt, DurationSeconds: p.DurationSeconds, Attempts: p.Attempts,
@@ -319,7 +347,14 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView) error {
 		}
 		fmt.Fprintf(w, "Regions   %d: %s\n", len(v.Regional), countsLine(counts))
 	}
-	fmt.Fprintf(w, "State     %s\n", v.Paths.State)
+	fmt.Fprintf(w, "State     %s (backend %s)\n", v.Paths.State, v.Backend.Name)
+	if l := v.Backend.Lock; l != nil {
+		line := fmt.Sprintf("Lock      held by %s since %s", l.Holder, l.Since.UTC().Format(time.RFC3339))
+		if l.Expires != nil {
+			line += ", lease runs out " + l.Expires.UTC().Format(time.RFC3339) + " unless renewed"
+		}
+		fmt.Fprintln(w, line)
+	}
 	for _, k := range v.Paths.Kubeconfigs {
 		fmt.Fprintf(w, "Kubeconfig %s\n", k)
 	}

@@ -709,3 +709,25 @@ func checkNoSecrets(data []byte) error {
 	}
 	return nil
 }
+
+// Holder says who holds the lock of id, reading the lock file only (it
+// writes nothing). A holder on this host that is no longer running does not
+// hold it.
+func (s *FileStore) Holder(ctx context.Context, id string) (*LockError, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path := s.lockPath(id)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the lock %s: %w", path, err)
+	}
+	info, ok := parseLockInfo(data)
+	if !ok || (info.Host == s.host && !processAlive(info.PID)) {
+		return nil, nil
+	}
+	return &LockError{ID: id, Path: path, PID: info.PID, Host: info.Host, Since: info.Since, CheckedAt: s.now()}, nil
+}

@@ -211,3 +211,19 @@ func humanDuration(d time.Duration) string {
 	}
 	return d.Round(time.Second).String()
 }
+
+// LockHolder is implemented by stores that can say who holds a lock
+// without taking it (status shows it).
+type LockHolder interface {
+	// Holder returns who holds the lock of id, nil when nobody does.
+	Holder(ctx context.Context, id string) (*LockError, error)
+}
+
+// HolderOf says who holds the lock of id in s, nil when nobody does or s
+// cannot tell.
+func HolderOf(ctx context.Context, s Store, id string) (*LockError, error) {
+	if h, ok := Unwrap(s).(LockHolder); ok {
+		return h.Holder(ctx, id)
+	}
+	return nil, nil
+}
