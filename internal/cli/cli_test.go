@@ -204,10 +204,10 @@ func seedRecord(t *testing.T, stateDir, name string, mutate func(*state.Record))
 	}
 	for i, st := range steps {
 		at := t0.Add(time.Duration(i) * time.Minute)
-		if err := sess.RecordPhase(state.PhaseTransition{Name: st.name, Region: st.region, Status: state.PhaseInProgress, At: at}); err != nil {
+		if err := sess.RecordPhase(state.PhaseTransition{Name: st.name, Group: st.region, Status: state.PhaseInProgress, At: at}); err != nil {
 			t.Fatal(err)
 		}
-		if err := sess.RecordPhase(state.PhaseTransition{Name: st.name, Region: st.region, Status: st.status, At: at.Add(30 * time.Second), Err: st.err}); err != nil {
+		if err := sess.RecordPhase(state.PhaseTransition{Name: st.name, Group: st.region, Status: st.status, At: at.Add(30 * time.Second), Err: st.err}); err != nil {
 			t.Fatal(err)
 		}
 	}

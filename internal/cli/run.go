@@ -150,7 +150,7 @@ func runView(id string, res *phase.Result) map[string]any {
 	out := []runOutcome{}
 	counts := map[string]int{}
 	for _, oc := range res.Outcomes {
-		r := runOutcome{Name: oc.Name, Region: oc.Region, Status: string(oc.Status), Verified: oc.Verified, Reason: oc.Reason, DurationSeconds: oc.Duration.Seconds()}
+		r := runOutcome{Name: oc.Name, Region: oc.Group, Status: string(oc.Status), Verified: oc.Verified, Reason: oc.Reason, DurationSeconds: oc.Duration.Seconds()}
 		if oc.Err != nil {
 			r.Error = oc.Err.Error()
 		}
