@@ -95,11 +95,21 @@ of redoing them and carries on where a failed or interrupted run stopped.`,
 				return usageError(fmt.Errorf("no regional clusters are configured in %s: add them under software.k0rdent.regional.clusters", o.ConfigPath))
 			}
 			denv := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
+			if err := denv.CheckKubeconfig(); err != nil {
+				return usageError(err)
+			}
+			if _, _, _, err := denv.Management.Reachable(ctx); err != nil {
+				return err
+			}
 			sess, store, err := o.openSession(ctx, cfg, raw)
 			if err != nil {
 				return err
 			}
 			defer sess.Close()
+			resume := resumeCommand(o, append([]string{"region", "deploy"}, args...)...)
+			if err := sess.Update(ctx, func(r *state.Record) error { r.ResumeCommand = resume; return nil }); err != nil {
+				return err
+			}
 
 			env := &regional.Env{
 				Config:     cfg,

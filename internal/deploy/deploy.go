@@ -35,6 +35,9 @@ type Env struct {
 	Management *Management
 	// Session is the open deployment record; nil when planning.
 	Session *state.Session
+	// Files is the open state folder (where kubeconfigs go); nil when
+	// planning.
+	Files *state.FileStore
 	// Force lets guarded steps go on (a k0rdent downgrade).
 	Force bool
 	// Now is the clock; nil means time.Now.

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"path/filepath"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -69,18 +68,20 @@ func (e *Env) Regional() *regional.Env {
 		ConfigPath: e.ConfigPath,
 		Management: e.Management,
 		Session:    e.Session,
-		Files:      kubeconfigFiles(e.StateDir),
+		Files:      e.kubeconfigFiles(),
 		After:      []string{k0rdent.PhaseReady},
 		Now:        e.Now,
 	}
 }
 
-// kubeconfigFiles says where kubeconfigs go, as state.FileStore does,
-// without creating anything (plan changes nothing).
-type kubeconfigFiles string
-
-func (d kubeconfigFiles) KubeconfigPath(cluster string) string {
-	return filepath.Join(string(d), "kubeconfigs", cluster+".kubeconfig")
+// kubeconfigFiles says where kubeconfigs go: Files (the open state
+// folder) during a run; in plan, which opens nothing, the same path that
+// state.FileStore gives, without creating anything.
+func (e *Env) kubeconfigFiles() regional.KubeconfigFiles {
+	if e.Files != nil {
+		return e.Files
+	}
+	return state.Folder(e.StateDir)
 }
 
 // K0rdentPhases are the phases that install or upgrade k0rdent and wait for

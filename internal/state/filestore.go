@@ -96,8 +96,17 @@ func (s *FileStore) HistoryDir() string { return filepath.Join(s.dir, historyDir
 // KubeconfigPath is where the kubeconfig of a cluster is kept (write it 0600,
 // e.g. with WriteFileAtomic).
 func (s *FileStore) KubeconfigPath(cluster string) string {
+	return Folder(s.dir).KubeconfigPath(cluster)
+}
+
+// Folder is a state folder's path: where its files go, computed without
+// opening or creating anything (for plan, which changes nothing).
+type Folder string
+
+// KubeconfigPath is where the kubeconfig of a cluster is kept in the folder.
+func (d Folder) KubeconfigPath(cluster string) string {
 	cluster = strings.NewReplacer("/", "_", `\`, "_").Replace(cluster)
-	return filepath.Join(s.dir, kubeconfigDirName, cluster+kubeconfigSuffix)
+	return filepath.Join(string(d), kubeconfigDirName, cluster+kubeconfigSuffix)
 }
 
 // SecretsDir is the folder (0700) for private keys and other secret files.
@@ -229,6 +238,40 @@ func (s *FileStore) lockLocked(id string) (*FileLock, error) {
 	s.removeTemps(id)
 	s.held[id] = l
 	return l, nil
+}
+
+// LockHolder is who holds a deployment's lock, as its lock file says.
+type LockHolder struct {
+	LockInfo
+	// Running is false when the holder was a process on this host that no
+	// longer runs (killed, crashed): its run stopped without finishing. A
+	// holder on another host cannot be checked from here and counts as
+	// running.
+	Running bool
+}
+
+// Holder reads who holds the lock of deployment id, without taking it and
+// without writing anything: nil when nobody does (no lock file).
+func (s *FileStore) Holder(id string) (*LockHolder, error) {
+	s.mu.Lock()
+	l := s.held[id]
+	s.mu.Unlock()
+	if l != nil {
+		return &LockHolder{LockInfo: l.info, Running: true}, nil
+	}
+	data, err := os.ReadFile(s.lockPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the lock of deployment %s: %w", id, err)
+	}
+	info, ok := parseLockInfo(data)
+	if !ok {
+		// Being taken: the holder writes its details just after.
+		return &LockHolder{LockInfo: LockInfo{DeploymentID: id}, Running: true}, nil
+	}
+	return &LockHolder{LockInfo: info, Running: info.Host != s.host || processAlive(info.PID)}, nil
 }
 
 // lockError describes the live holder of the lock at path. The holder writes
