@@ -25,6 +25,9 @@ type IOStreams struct {
 	// InTerminal and OutTerminal say whether In and Out are terminals.
 	InTerminal  bool
 	OutTerminal bool
+	// Width is how many columns Out has (a terminal's width); 0 when
+	// unknown or not a terminal: lines are then not fitted to a width.
+	Width int
 }
 
 // BuildInfo describes the binary.
