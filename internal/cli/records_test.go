@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
@@ -204,4 +206,132 @@ func containsLine(lines []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// `region health --watch` holds the deployment lock only while it writes a
+// result: during the watch another command can take the lock, and the watch
+// goes on recording afterwards.
+func TestRegionHealthWatchLeavesTheLockFree(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	kc := writeKubeconfig(t, dir, "mgmt.kubeconfig", srv.URL)
+	cfg := filepath.Join(dir, "k0rdent.yaml")
+	body := fmt.Sprintf(`metadata:
+  name: records-test
+management:
+  mode: existing
+  kubeconfig: %s
+azure:
+  location: eastus
+  subscription_id: 0b1e7c3a-1111-2222-3333-444455556666
+software:
+  k0rdent:
+    version: "1.5.0"
+    regional:
+      enabled: true
+      clusters:
+        - name: regional-westeu
+          location: westeurope
+          kubeconfig_secret: external-westeu-cluster
+`, kc)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sd := filepath.Join(dir, "state")
+	store, err := state.NewFileStore(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := state.OpenOrCreate(t.Context(), store, "", "records-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sess.ID()
+	if err := sess.Update(t.Context(), func(r *state.Record) error {
+		r.UpsertRegional(state.RegionalCluster{Name: "regional-westeu", Location: "westeurope", Type: state.RegionalTypeExternal, Status: state.RegionalDeployed})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Execute(ctx, []string{"region", "health", "--watch", "--interval", "200ms", "--timeout", "5s", "-c", cfg, "--state-dir", sd},
+			IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out}, BuildInfo{})
+	}()
+	// checked waits until the watch has recorded a check after since.
+	checked := func(since time.Time) time.Time {
+		t.Helper()
+		deadline := time.Now().Add(childDeadline)
+		for time.Now().Before(deadline) {
+			if rec, err := store.Load(t.Context(), id); err == nil {
+				if c := rec.Regional("regional-westeu"); c != nil && c.HealthCheckedAt != nil && c.HealthCheckedAt.After(since) {
+					return *c.HealthCheckedAt
+				}
+			}
+			select {
+			case code := <-done:
+				t.Fatalf("the watch ended (exit %d):\n%s", code, out.String())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		t.Fatalf("the watch recorded no check within %s:\n%s", childDeadline, out.String())
+		return time.Time{}
+	}
+	first := checked(time.Time{})
+
+	// Another command, through its own store as another process would.
+	other, err := state.NewFileStore(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watch takes the lock for a moment every 200ms to write a result:
+	// a few tries ride over such a moment, never over a lock held throughout.
+	var sess2 *state.Session
+	for try := 0; ; try++ {
+		sess2, err = state.Open(t.Context(), other, id)
+		var lock *state.LockError
+		if errors.As(err, &lock) && try < 20 {
+			time.Sleep(10 * time.Millisecond) // the watch's write ends by itself
+			continue
+		}
+		if err != nil {
+			t.Fatalf("another command cannot take the lock during the watch: %v", err)
+		}
+		break
+	}
+	if err := sess2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checked(first) // and the watch records again afterwards
+	cancel()
+	<-done
 }

@@ -370,6 +370,10 @@ change of a Region's Ready condition (and of health) as an event.`,
 			if err != nil {
 				return err
 			}
+			hopts := regional.HealthOptions{Names: args, Timeout: timeout}
+			if watch {
+				return o.watchHealth(ctx, e, hopts, interval)
+			}
 			sess, warn, err := o.opsExistingSession(ctx, e)
 			if err != nil {
 				return err
@@ -381,45 +385,18 @@ change of a Region's Ready condition (and of health) as an event.`,
 				fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", warn)
 			}
 			env := e.regional(o, sess)
-			hopts := regional.HealthOptions{Names: args, Timeout: timeout}
-			if !watch {
-				rep, err := regional.Health(ctx, env, hopts)
-				if err != nil {
-					return usageErrorIfUnknown(err)
-				}
-				if o.structured() {
-					if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
-						return err
-					}
-				} else {
-					renderOpsHealth(o.IO.Out, o.style(), rep)
-				}
-				if len(rep.Unhealthy()) > 0 || rep.ManagementError != "" {
-					return failed(ExitFailed)
-				}
-				return nil
-			}
-			var lastUnhealthy int
-			first := true
-			err = regional.WatchHealth(ctx, env, regional.WatchOptions{HealthOptions: hopts, Interval: interval,
-				OnCheck: func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
-					lastUnhealthy = len(rep.Unhealthy())
-					if o.structured() {
-						_ = ui.WriteData(o.IO.Out, o.Output, map[string]any{"report": rep, "transitions": trans})
-						return
-					}
-					if first {
-						renderOpsHealth(o.IO.Out, o.style(), rep)
-						fmt.Fprintf(o.IO.Out, "watching every %s (Ctrl-C stops) ...\n", interval)
-						first = false
-						return
-					}
-					renderOpsHealthChanges(o.IO.Out, o.style(), rep, trans)
-				}})
+			rep, err := regional.Health(ctx, env, hopts)
 			if err != nil {
 				return usageErrorIfUnknown(err)
 			}
-			if lastUnhealthy > 0 {
+			if o.structured() {
+				if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
+					return err
+				}
+			} else {
+				renderOpsHealth(o.IO.Out, o.style(), rep)
+			}
+			if len(rep.Unhealthy()) > 0 || rep.ManagementError != "" {
 				return failed(ExitFailed)
 			}
 			return nil
@@ -437,6 +414,47 @@ func usageErrorIfUnknown(err error) error {
 		return usageError(err)
 	}
 	return err
+}
+
+// watchHealth checks the regions' health every interval until ctx ends. The
+// deployment record is locked only while a result is written, so that deploy
+// or remove can run in another terminal during the watch.
+func (o *Options) watchHealth(ctx context.Context, e *opsEnv, hopts regional.HealthOptions, interval time.Duration) error {
+	wopts := regional.WatchOptions{HealthOptions: hopts, Interval: interval}
+	id, err := state.FindCurrent(ctx, e.store, e.cfg.Metadata.Name)
+	switch {
+	case err == nil:
+		wopts.Store, wopts.DeploymentID = e.store, id
+	case !errors.Is(err, state.ErrNotFound):
+		return err
+	}
+	env := e.regional(o, nil)
+	var lastUnhealthy int
+	first := true
+	wopts.OnCheck = func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
+		lastUnhealthy = len(rep.Unhealthy())
+		if o.structured() {
+			_ = ui.WriteData(o.IO.Out, o.Output, map[string]any{"report": rep, "transitions": trans})
+			return
+		}
+		if rep.RecordError != "" {
+			fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", rep.RecordError)
+		}
+		if first {
+			renderOpsHealth(o.IO.Out, o.style(), rep)
+			fmt.Fprintf(o.IO.Out, "watching every %s (Ctrl-C stops) ...\n", interval)
+			first = false
+			return
+		}
+		renderOpsHealthChanges(o.IO.Out, o.style(), rep, trans)
+	}
+	if err := regional.WatchHealth(ctx, env, wopts); err != nil {
+		return usageErrorIfUnknown(err)
+	}
+	if lastUnhealthy > 0 {
+		return failed(ExitFailed)
+	}
+	return nil
 }
 
 func opsHealthMark(st ui.Style, h regional.RegionHealth) string {

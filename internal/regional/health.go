@@ -39,6 +39,9 @@ type HealthOptions struct {
 	// NoRecord leaves the record alone (health and events are recorded in
 	// env.Session otherwise).
 	NoRecord bool
+	// Record is the deployment record to read when env.Session is nil (a
+	// check that holds no lock); nil: env.Session's.
+	Record *state.Record
 }
 
 // HealthReport is what `region health` shows; its JSON keys are those of
@@ -117,8 +120,8 @@ func (r *HealthReport) Unhealthy() []string {
 func Health(ctx context.Context, env *Env, opts HealthOptions) (*HealthReport, error) {
 	start := env.now()
 	rep := &HealthReport{CheckedAt: start.UTC(), Regions: []RegionHealth{}, Counts: map[string]int{}}
-	var rec *state.Record
-	if env.Session != nil {
+	rec := opts.Record
+	if rec == nil && env.Session != nil {
 		rec = env.Session.Snapshot()
 	}
 	v := &opsView{env: env, rec: rec}
@@ -404,6 +407,14 @@ type WatchOptions struct {
 	// previous one (none for the first). It is called from WatchHealth's
 	// goroutine.
 	OnCheck func(rep *HealthReport, transitions []ReadyTransition)
+	// Store and DeploymentID, when set, are the deployment record to read
+	// before each check (without the lock) and to write each result to,
+	// locking it only while the result is written, so that other commands
+	// (deploy, remove) can take the lock during a long watch. A result that
+	// finds the lock held is not recorded (HealthReport.RecordError says
+	// so). When not set, env.Session is used as it is.
+	Store        state.Store
+	DeploymentID string
 }
 
 // WatchHealth checks the regions' health again and again until ctx ends,
@@ -419,7 +430,16 @@ func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		rep, err := Health(ctx, env, opts.HealthOptions)
+		hopts := opts.HealthOptions
+		if opts.Store != nil {
+			hopts.NoRecord = true // written below, under the lock
+			rec, err := opts.Store.Load(ctx, opts.DeploymentID)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("reading the deployment record: %w", err)
+			}
+			hopts.Record = rec
+		}
+		rep, err := Health(ctx, env, hopts)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -437,11 +457,9 @@ func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
 			tr := ReadyTransition{Region: h.Name, At: rep.CheckedAt, From: prev.To, FromReason: prev.ToReason, To: cur.To, ToReason: cur.ToReason, Message: h.Region.Message}
 			trans = append(trans, tr)
 		}
-		if len(trans) > 0 && env.Session != nil && !opts.NoRecord {
-			for _, tr := range trans {
-				if err := env.Session.AddEvent(state.Event{Timestamp: tr.At, Region: tr.Region, Type: EventReadyChanged, Message: tr.String()}); err != nil {
-					rep.RecordError = err.Error()
-				}
+		if !opts.NoRecord {
+			if err := recordWatch(ctx, env, opts, rep, trans); err != nil {
+				rep.RecordError = err.Error()
 			}
 		}
 		first = false
@@ -454,6 +472,34 @@ func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
 		case <-t.C:
 		}
 	}
+}
+
+// recordWatch records one watch check: the health (already recorded in
+// env.Session when there is no Store) and the Ready transitions, under the
+// record's lock for the time of the write only when opts.Store is set.
+func recordWatch(ctx context.Context, env *Env, opts WatchOptions, rep *HealthReport, trans []ReadyTransition) error {
+	e := env
+	if opts.Store != nil {
+		sess, err := state.Open(context.WithoutCancel(ctx), opts.Store, opts.DeploymentID)
+		if err != nil {
+			return fmt.Errorf("not recorded this time: %w", err)
+		}
+		defer sess.Close()
+		cp := *env
+		cp.Session = sess
+		e = &cp
+		if err := recordHealth(context.WithoutCancel(ctx), e, rep); err != nil {
+			return err
+		}
+	}
+	if e.Session == nil {
+		return nil
+	}
+	var errs []error
+	for _, tr := range trans {
+		errs = append(errs, e.Session.AddEvent(state.Event{Timestamp: tr.At, Region: tr.Region, Type: EventReadyChanged, Message: tr.String()}))
+	}
+	return errors.Join(errs...)
 }
 
 // readyOf is a region's Ready condition as a transition end.
