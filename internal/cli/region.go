@@ -145,6 +145,9 @@ of redoing them and carries on where a failed or interrupted run stopped.`,
 			} else {
 				renderRegionDeploy(o.IO.Out, o.style(), rep, sess.Location())
 			}
+			if rep.Interrupted && ctx.Err() != nil {
+				return &exitError{code: ExitInterrupted, err: fmt.Errorf("region deploy was interrupted; the record is resumable, resume with: %s", resume)}
+			}
 			if len(rep.Failed()) > 0 || runErr != nil {
 				return failed(ExitFailed)
 			}

@@ -191,7 +191,7 @@ func runView(id string, res *phase.Result) map[string]any {
 	counts := map[string]int{}
 	for _, oc := range res.Outcomes {
 		r := runOutcome{Name: oc.Name, Region: oc.Group, Status: string(oc.Status), Verified: oc.Verified, Reason: oc.Reason, DurationSeconds: oc.Duration.Seconds()}
-		if oc.Err != nil {
+		if oc.Err != nil && !oc.Interrupted() { // an interruption's error is the cancellation's
 			r.Error = oc.Err.Error()
 		}
 		counts[r.Status]++
