@@ -55,6 +55,9 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 	}
 	rec := opsRecord(t, w)
 	id := rec.DeploymentID
+	if want := "k0rdentctl deploy --with-regional -c " + w.cfgPath + " --state-dir " + w.stateDir; rec.ResumeCommand != want {
+		t.Errorf("the command that resumes the run: %q, want %q", rec.ResumeCommand, want)
+	}
 
 	// The region's entry, as region deploy writes it.
 	c := regionRecord(t, rec, "regional-useast")
@@ -114,6 +117,10 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 		if st.Step != regional.StepPreflight && st.Status != string(state.PhaseSkipped) && (!st.Verified || st.Status != string(state.PhaseCompleted)) {
 			t.Errorf("region deploy redid step %s (%s, verified %t)", st.Step, st.Status, st.Verified)
 		}
+	}
+
+	if got := opsRecord(t, w).ResumeCommand; !strings.HasPrefix(got, "k0rdentctl region deploy -c ") {
+		t.Errorf("after region deploy, the command that resumes it: %q", got)
 	}
 
 	// region remove recognises the ClusterDeployment as created here and
