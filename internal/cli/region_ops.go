@@ -161,7 +161,7 @@ not Ready, or when the management cluster cannot be read.`,
 			if err != nil && !errors.Is(err, state.ErrNotFound) {
 				return err
 			}
-			rep, err := regional.Status(ctx, e.regional(o, nil), regional.StatusOptions{States: states, Locations: locations, Record: rec})
+			rep, err := (&regional.Status{Env: e.regional(o, nil), States: states, Locations: locations, Record: rec}).Run(ctx)
 			if err != nil {
 				return err
 			}
@@ -324,10 +324,11 @@ func opsKubeconfigDir(rows []regional.RegionStatus) (string, bool) {
 		if r.KubeconfigPath == "" {
 			continue
 		}
-		if filepath.Base(r.KubeconfigPath) != r.Name+".kubeconfig" {
+		d := filepath.Dir(filepath.Dir(r.KubeconfigPath))
+		if state.KubeconfigPath(d, r.Name) != filepath.Clean(r.KubeconfigPath) {
 			return "", false
 		}
-		d := filepath.Dir(r.KubeconfigPath)
+		d = filepath.Dir(r.KubeconfigPath)
 		if dir != "" && d != dir {
 			return "", false
 		}
@@ -381,11 +382,11 @@ change of a Region's Ready condition (and of health) as an event.`,
 				fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", warn)
 			}
 			env := e.regional(o, sess)
-			hopts := regional.HealthOptions{Names: args, Timeout: timeout}
+			health := regional.Health{Env: env, Names: args, Timeout: timeout}
 			if !watch {
-				rep, err := regional.Health(ctx, env, hopts)
+				rep, err := health.Run(ctx)
 				if err != nil {
-					return usageErrorIfUnknown(err)
+					return err
 				}
 				if o.structured() {
 					if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
@@ -401,7 +402,7 @@ change of a Region's Ready condition (and of health) as an event.`,
 			}
 			var lastUnhealthy int
 			first := true
-			err = regional.WatchHealth(ctx, env, regional.WatchOptions{HealthOptions: hopts, Interval: interval,
+			watch := &regional.WatchHealth{Health: health, Interval: interval,
 				OnCheck: func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
 					lastUnhealthy = len(rep.Unhealthy())
 					if o.structured() {
@@ -415,9 +416,10 @@ change of a Region's Ready condition (and of health) as an event.`,
 						return
 					}
 					renderOpsHealthChanges(o.IO.Out, o.style(), rep, trans)
-				}})
+				}}
+			err = watch.Run(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			if lastUnhealthy > 0 {
 				return failed(ExitFailed)
@@ -429,14 +431,6 @@ change of a Region's Ready condition (and of health) as an event.`,
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "time between checks with --watch")
 	cmd.Flags().DurationVar(&timeout, "timeout", regional.DefaultHealthTimeout, "how long the checks of one regional cluster may take")
 	return cmd
-}
-
-// usageErrorIfUnknown makes an unknown region name a usage error.
-func usageErrorIfUnknown(err error) error {
-	if strings.HasPrefix(err.Error(), "no regional cluster named") {
-		return usageError(err)
-	}
-	return err
 }
 
 func opsHealthMark(st ui.Style, h regional.RegionHealth) string {
@@ -626,10 +620,10 @@ Exit code 1 when any region does not hold the new secret.`,
 				return err
 			}
 			defer sess.Close()
-			rep, err := regional.RotateCredentials(ctx, e.regional(o, sess), secret, regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := (&regional.RotateCredentials{Env: e.regional(o, sess), Secret: secret, RotateOptions: regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()}}).Run(ctx)
 			clear(secret)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			return o.opsRotationResult(rep)
 		},
@@ -671,9 +665,9 @@ Exit code 1 when any region does not hold the certificate.`,
 				return err
 			}
 			defer sess.Close()
-			rep, err := regional.RotateCertificates(ctx, e.regional(o, sess), regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := (&regional.RotateCertificates{Env: e.regional(o, sess), RotateOptions: regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()}}).Run(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			return o.opsRotationResult(rep)
 		},
@@ -783,10 +777,10 @@ configuration too, or the next region deploy creates it again.`,
 			}
 			defer sess.Close()
 			env := e.regional(o, sess)
-			ropts := regional.RemoveOptions{Force: force, DeleteCluster: deleteCluster, Timeout: timeout, Progress: o.opsProgressFunc()}
-			plan, err := regional.PlanRemoval(ctx, env, name, ropts)
+			remove := &regional.Remove{Env: env, Name: name, RemoveOptions: regional.RemoveOptions{Force: force, DeleteCluster: deleteCluster, Timeout: timeout, Progress: o.opsProgressFunc()}}
+			plan, err := remove.Plan(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			if plan.Empty() {
 				if o.structured() {
@@ -817,7 +811,7 @@ configuration too, or the next region deploy creates it again.`,
 			if err := o.confirm(fmt.Sprintf("Remove regional cluster %s?", name)); err != nil {
 				return err
 			}
-			rep, err := regional.Remove(ctx, env, plan, ropts)
+			rep, err := remove.Run(ctx, plan)
 			if err != nil {
 				return err
 			}
@@ -902,7 +896,8 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			}
 			defer sess.Close()
 			env := e.regional(o, sess)
-			plan, err := regional.PlanCleanup(ctx, env)
+			cleanup := &regional.Cleanup{Env: env, CleanupOptions: regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()}}
+			plan, err := cleanup.Plan(ctx)
 			if err != nil {
 				return err
 			}
@@ -924,7 +919,7 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			if err := o.confirm(fmt.Sprintf("Remove these %d orphans?", len(plan.Orphans))); err != nil {
 				return err
 			}
-			rep, err := regional.Cleanup(ctx, env, plan, regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := cleanup.Run(ctx, plan)
 			if err != nil && rep == nil {
 				return err
 			}

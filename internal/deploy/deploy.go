@@ -70,7 +70,7 @@ func (e *Env) ManagementKubeconfig() string {
 	case e.Config.ExistingManagement():
 		return config.ResolvePath(e.Config.Management.Kubeconfig, filepath.Dir(e.ConfigPath))
 	default:
-		return filepath.Join(e.StateDir, "kubeconfigs", e.Config.Metadata.Name+".kubeconfig")
+		return state.KubeconfigPath(e.StateDir, e.Config.Metadata.Name)
 	}
 }
 

@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"path/filepath"
-
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
@@ -66,7 +64,7 @@ func (e *Env) Regional() *regional.Env {
 type kubeconfigFiles string
 
 func (d kubeconfigFiles) KubeconfigPath(cluster string) string {
-	return filepath.Join(string(d), "kubeconfigs", cluster+".kubeconfig")
+	return state.KubeconfigPath(string(d), cluster)
 }
 
 // K0rdentPhases are the phases that install or upgrade k0rdent and wait for

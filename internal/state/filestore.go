@@ -96,8 +96,15 @@ func (s *FileStore) HistoryDir() string { return filepath.Join(s.dir, historyDir
 // KubeconfigPath is where the kubeconfig of a cluster is kept (write it 0600,
 // e.g. with WriteFileAtomic).
 func (s *FileStore) KubeconfigPath(cluster string) string {
+	return KubeconfigPath(s.dir, cluster)
+}
+
+// KubeconfigPath is where the kubeconfig of a cluster goes in the state
+// folder stateDir: stateDir/kubeconfigs/<cluster>.kubeconfig (a "/" or "\"
+// in the name becomes "_"). It creates nothing.
+func KubeconfigPath(stateDir, cluster string) string {
 	cluster = strings.NewReplacer("/", "_", `\`, "_").Replace(cluster)
-	return filepath.Join(s.dir, kubeconfigDirName, cluster+kubeconfigSuffix)
+	return filepath.Join(stateDir, kubeconfigDirName, cluster+kubeconfigSuffix)
 }
 
 // SecretsDir is the folder (0700) for private keys and other secret files.
