@@ -66,14 +66,14 @@ func (d *deployOptions) run(ctx context.Context) error {
 	if err := env.CheckKubeconfig(); err != nil {
 		return usageError(err)
 	}
-	sess, store, err := d.openSession(ctx, cfg, raw)
+	sess, _, err := d.openSession(ctx, cfg, raw)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	// The phases are built on the open record, so that every phase (the
 	// regional ones included) records what it does.
-	env.Session, env.Files = sess, store
+	env.Session = sess
 	phases, _, err := deploy.Phases(env, opts)
 	if err != nil {
 		return usageError(err)

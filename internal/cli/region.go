@@ -128,7 +128,7 @@ of redoing them and carries on where a failed or interrupted run stopped.`,
 					len(selected), min(par, len(selected)), denv.ManagementKubeconfig(), sess.ID())
 			}
 			disp := progress.New(out, progress.Options{Live: o.IO.OutTerminal && !o.structured(), Color: o.style().Color, Now: o.Now})
-			rep, runErr := regional.Deploy(ctx, env, args, regional.DeployOptions{Parallel: par, Observer: disp})
+			rep, runErr := (&regional.Deploy{Env: env, Names: args, DeployOptions: regional.DeployOptions{Parallel: par, Observer: disp}}).Run(ctx)
 			_ = disp.Close()
 			if rep == nil {
 				return runErr

@@ -161,7 +161,7 @@ not Ready, or when the management cluster cannot be read.`,
 			if err != nil && !errors.Is(err, state.ErrNotFound) {
 				return err
 			}
-			rep, err := regional.Status(ctx, e.regional(o, nil), regional.StatusOptions{States: states, Locations: locations, Record: rec})
+			rep, err := (&regional.Status{Env: e.regional(o, nil), States: states, Locations: locations, Record: rec}).Run(ctx)
 			if err != nil {
 				return err
 			}
@@ -324,10 +324,11 @@ func opsKubeconfigDir(rows []regional.RegionStatus) (string, bool) {
 		if r.KubeconfigPath == "" {
 			continue
 		}
-		if filepath.Base(r.KubeconfigPath) != r.Name+".kubeconfig" {
+		d := filepath.Dir(filepath.Dir(r.KubeconfigPath))
+		if state.KubeconfigPath(d, r.Name) != filepath.Clean(r.KubeconfigPath) {
 			return "", false
 		}
-		d := filepath.Dir(r.KubeconfigPath)
+		d = filepath.Dir(r.KubeconfigPath)
 		if dir != "" && d != dir {
 			return "", false
 		}
@@ -370,9 +371,9 @@ change of a Region's Ready condition (and of health) as an event.`,
 			if err != nil {
 				return err
 			}
-			hopts := regional.HealthOptions{Names: args, Timeout: timeout}
+			health := regional.Health{Names: args, Timeout: timeout}
 			if watch {
-				return o.watchHealth(ctx, e, hopts, interval)
+				return o.watchHealth(ctx, e, health, interval)
 			}
 			sess, warn, err := o.opsExistingSession(ctx, e)
 			if err != nil {
@@ -384,10 +385,10 @@ change of a Region's Ready condition (and of health) as an event.`,
 			if warn != "" {
 				fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", warn)
 			}
-			env := e.regional(o, sess)
-			rep, err := regional.Health(ctx, env, hopts)
+			health.Env = e.regional(o, sess)
+			rep, err := health.Run(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			if o.structured() {
 				if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
@@ -408,19 +409,12 @@ change of a Region's Ready condition (and of health) as an event.`,
 	return cmd
 }
 
-// usageErrorIfUnknown makes an unknown region name a usage error.
-func usageErrorIfUnknown(err error) error {
-	if strings.HasPrefix(err.Error(), "no regional cluster named") {
-		return usageError(err)
-	}
-	return err
-}
-
 // watchHealth checks the regions' health every interval until ctx ends. The
 // deployment record is locked only while a result is written, so that deploy
 // or remove can run in another terminal during the watch.
-func (o *Options) watchHealth(ctx context.Context, e *opsEnv, hopts regional.HealthOptions, interval time.Duration) error {
-	wopts := regional.WatchOptions{HealthOptions: hopts, Interval: interval}
+func (o *Options) watchHealth(ctx context.Context, e *opsEnv, health regional.Health, interval time.Duration) error {
+	health.Env = e.regional(o, nil)
+	wopts := &regional.WatchHealth{Health: health, Interval: interval}
 	id, err := state.FindCurrent(ctx, e.store, e.cfg.Metadata.Name)
 	switch {
 	case err == nil:
@@ -428,7 +422,6 @@ func (o *Options) watchHealth(ctx context.Context, e *opsEnv, hopts regional.Hea
 	case !errors.Is(err, state.ErrNotFound):
 		return err
 	}
-	env := e.regional(o, nil)
 	var lastUnhealthy int
 	first := true
 	wopts.OnCheck = func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
@@ -448,8 +441,8 @@ func (o *Options) watchHealth(ctx context.Context, e *opsEnv, hopts regional.Hea
 		}
 		renderOpsHealthChanges(o.IO.Out, o.style(), rep, trans)
 	}
-	if err := regional.WatchHealth(ctx, env, wopts); err != nil {
-		return usageErrorIfUnknown(err)
+	if err := wopts.Run(ctx); err != nil {
+		return err
 	}
 	if lastUnhealthy > 0 {
 		return failed(ExitFailed)
@@ -644,10 +637,10 @@ Exit code 1 when any region does not hold the new secret.`,
 				return err
 			}
 			defer sess.Close()
-			rep, err := regional.RotateCredentials(ctx, e.regional(o, sess), secret, regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := (&regional.RotateCredentials{Env: e.regional(o, sess), Secret: secret, RotateOptions: regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()}}).Run(ctx)
 			clear(secret)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			return o.opsRotationResult(rep)
 		},
@@ -689,9 +682,9 @@ Exit code 1 when any region does not hold the certificate.`,
 				return err
 			}
 			defer sess.Close()
-			rep, err := regional.RotateCertificates(ctx, e.regional(o, sess), regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := (&regional.RotateCertificates{Env: e.regional(o, sess), RotateOptions: regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()}}).Run(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			return o.opsRotationResult(rep)
 		},
@@ -801,10 +794,10 @@ configuration too, or the next region deploy creates it again.`,
 			}
 			defer sess.Close()
 			env := e.regional(o, sess)
-			ropts := regional.RemoveOptions{Force: force, DeleteCluster: deleteCluster, Timeout: timeout, Progress: o.opsProgressFunc()}
-			plan, err := regional.PlanRemoval(ctx, env, name, ropts)
+			remove := &regional.Remove{Env: env, Name: name, RemoveOptions: regional.RemoveOptions{Force: force, DeleteCluster: deleteCluster, Timeout: timeout, Progress: o.opsProgressFunc()}}
+			plan, err := remove.Plan(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			if plan.Empty() {
 				if o.structured() {
@@ -835,7 +828,7 @@ configuration too, or the next region deploy creates it again.`,
 			if err := o.confirm(fmt.Sprintf("Remove regional cluster %s?", name)); err != nil {
 				return err
 			}
-			rep, err := regional.Remove(ctx, env, plan, ropts)
+			rep, err := remove.Run(ctx, plan)
 			if err != nil {
 				return err
 			}
@@ -920,7 +913,8 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			}
 			defer sess.Close()
 			env := e.regional(o, sess)
-			plan, err := regional.PlanCleanup(ctx, env)
+			cleanup := &regional.Cleanup{Env: env, CleanupOptions: regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()}}
+			plan, err := cleanup.Plan(ctx)
 			if err != nil {
 				return err
 			}
@@ -942,7 +936,7 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			if err := o.confirm(fmt.Sprintf("Remove these %d orphans?", len(plan.Orphans))); err != nil {
 				return err
 			}
-			rep, err := regional.Cleanup(ctx, env, plan, regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := cleanup.Run(ctx, plan)
 			if err != nil && rep == nil {
 				return err
 			}

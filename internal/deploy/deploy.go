@@ -35,9 +35,6 @@ type Env struct {
 	Management *Management
 	// Session is the open deployment record; nil when planning.
 	Session *state.Session
-	// Files is the open state folder (where kubeconfigs go); nil when
-	// planning.
-	Files *state.FileStore
 	// Force lets guarded steps go on (a k0rdent downgrade).
 	Force bool
 	// Now is the clock; nil means time.Now.
@@ -81,7 +78,7 @@ func (e *Env) ManagementKubeconfig() string {
 	case e.Config.ExistingManagement():
 		return config.ResolvePath(e.Config.Management.Kubeconfig, filepath.Dir(e.ConfigPath))
 	default:
-		return filepath.Join(e.StateDir, "kubeconfigs", e.Config.Metadata.Name+".kubeconfig")
+		return state.KubeconfigPath(e.StateDir, e.Config.Metadata.Name)
 	}
 }
 

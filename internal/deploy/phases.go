@@ -68,20 +68,18 @@ func (e *Env) Regional() *regional.Env {
 		ConfigPath: e.ConfigPath,
 		Management: e.Management,
 		Session:    e.Session,
-		Files:      e.kubeconfigFiles(),
+		Files:      kubeconfigFiles(e.StateDir),
 		After:      []string{k0rdent.PhaseReady},
 		Now:        e.Now,
 	}
 }
 
-// kubeconfigFiles says where kubeconfigs go: Files (the open state
-// folder) during a run; in plan, which opens nothing, the same path that
-// state.FileStore gives, without creating anything.
-func (e *Env) kubeconfigFiles() regional.KubeconfigFiles {
-	if e.Files != nil {
-		return e.Files
-	}
-	return state.Folder(e.StateDir)
+// kubeconfigFiles says where kubeconfigs go, as state.FileStore does,
+// without creating anything (plan changes nothing).
+type kubeconfigFiles string
+
+func (d kubeconfigFiles) KubeconfigPath(cluster string) string {
+	return state.KubeconfigPath(string(d), cluster)
 }
 
 // K0rdentPhases are the phases that install or upgrade k0rdent and wait for

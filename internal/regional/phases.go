@@ -43,15 +43,7 @@ func Select(cfg *config.Config, names []string) ([]config.RegionalCluster, error
 		for _, rc := range all {
 			configured = append(configured, rc.Name)
 		}
-		list := "none"
-		if len(configured) > 0 {
-			list = strings.Join(configured, ", ")
-		}
-		what := fmt.Sprintf("%q is not a regional cluster", unknown[0])
-		if len(unknown) > 1 {
-			what = fmt.Sprintf("%s are not regional clusters", quoteList(unknown))
-		}
-		return nil, fmt.Errorf("%s in the configuration (software.k0rdent.regional.clusters: %s)", what, list)
+		return nil, &UnknownRegionError{Names: unknown, Where: "in the configuration's software.k0rdent.regional.clusters", Known: configured}
 	}
 	var out []config.RegionalCluster
 	for _, rc := range all {

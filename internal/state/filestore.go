@@ -96,17 +96,15 @@ func (s *FileStore) HistoryDir() string { return filepath.Join(s.dir, historyDir
 // KubeconfigPath is where the kubeconfig of a cluster is kept (write it 0600,
 // e.g. with WriteFileAtomic).
 func (s *FileStore) KubeconfigPath(cluster string) string {
-	return Folder(s.dir).KubeconfigPath(cluster)
+	return KubeconfigPath(s.dir, cluster)
 }
 
-// Folder is a state folder's path: where its files go, computed without
-// opening or creating anything (for plan, which changes nothing).
-type Folder string
-
-// KubeconfigPath is where the kubeconfig of a cluster is kept in the folder.
-func (d Folder) KubeconfigPath(cluster string) string {
+// KubeconfigPath is where the kubeconfig of a cluster goes in the state
+// folder stateDir: stateDir/kubeconfigs/<cluster>.kubeconfig (a "/" or "\"
+// in the name becomes "_"). It creates nothing.
+func KubeconfigPath(stateDir, cluster string) string {
 	cluster = strings.NewReplacer("/", "_", `\`, "_").Replace(cluster)
-	return filepath.Join(string(d), kubeconfigDirName, cluster+kubeconfigSuffix)
+	return filepath.Join(stateDir, kubeconfigDirName, cluster+kubeconfigSuffix)
 }
 
 // SecretsDir is the folder (0700) for private keys and other secret files.

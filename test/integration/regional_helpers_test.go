@@ -316,7 +316,7 @@ func runDeploy(ctx context.Context, cfgPath, stateDir string, names []string, ob
 		return nil, nil, err
 	}
 	defer sess.Close()
-	rep, err := regional.Deploy(ctx, env, names, regional.DeployOptions{Observer: obs})
+	rep, err := (&regional.Deploy{Env: env, Names: names, DeployOptions: regional.DeployOptions{Observer: obs}}).Run(ctx)
 	return rep, sess.Snapshot(), err
 }
 
