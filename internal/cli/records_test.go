@@ -23,8 +23,34 @@ import (
 // whose kubeconfig is kubeconfig, and returns the -c and --state-dir flags.
 func existingConfig(t *testing.T, dir, kubeconfig string) []string {
 	t.Helper()
+	return regionalConfig(t, dir, kubeconfig, false)
+}
+
+// regionalConfig is existingConfig, with one regional cluster when regions.
+func regionalConfig(t *testing.T, dir, kubeconfig string, regions bool) []string {
+	t.Helper()
 	cfg := filepath.Join(dir, "k0rdent.yaml")
-	body := fmt.Sprintf("metadata:\n  name: records-test\nmanagement:\n  mode: existing\n  kubeconfig: %s\nsoftware:\n  k0rdent:\n    version: \"1.5.0\"\n", kubeconfig)
+	body := fmt.Sprintf(`metadata:
+  name: records-test
+management:
+  mode: existing
+  kubeconfig: %s
+azure:
+  location: eastus
+  subscription_id: 0b1e7c3a-1111-2222-3333-444455556666
+software:
+  k0rdent:
+    version: "1.5.0"
+`, kubeconfig)
+	if regions {
+		body += `    regional:
+      enabled: true
+      clusters:
+        - name: regional-westeu
+          location: westeurope
+          kubeconfig_secret: external-westeu-cluster
+`
+	}
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -106,9 +132,9 @@ func TestK0rdentCommandsExplainTheClusterAsDeployDoes(t *testing.T) {
 		t.Errorf("k0rdent status with neither: exit %d\n%s", r.code, r.err)
 	}
 
-	flags := existingConfig(t, dir, kc)
+	flags := regionalConfig(t, dir, kc, true)
 	want := ""
-	for _, args := range [][]string{{"deploy"}, {"k0rdent", "install"}, {"k0rdent", "status"}} {
+	for _, args := range [][]string{{"deploy"}, {"k0rdent", "install"}, {"k0rdent", "status"}, {"region", "deploy"}} {
 		r := run(t, append(args, flags...)...)
 		text := r.out + r.err
 		if r.code != ExitFailed || strings.Contains(text, "Helm release") {
@@ -237,28 +263,7 @@ func TestRegionHealthWatchLeavesTheLockFree(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	kc := writeKubeconfig(t, dir, "mgmt.kubeconfig", srv.URL)
-	cfg := filepath.Join(dir, "k0rdent.yaml")
-	body := fmt.Sprintf(`metadata:
-  name: records-test
-management:
-  mode: existing
-  kubeconfig: %s
-azure:
-  location: eastus
-  subscription_id: 0b1e7c3a-1111-2222-3333-444455556666
-software:
-  k0rdent:
-    version: "1.5.0"
-    regional:
-      enabled: true
-      clusters:
-        - name: regional-westeu
-          location: westeurope
-          kubeconfig_secret: external-westeu-cluster
-`, kc)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := regionalConfig(t, dir, kc, true)[1]
 	sd := filepath.Join(dir, "state")
 	store, err := state.NewFileStore(sd)
 	if err != nil {
