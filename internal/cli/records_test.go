@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -234,25 +233,6 @@ func containsLine(lines []string, want string) bool {
 	return false
 }
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // `region health --watch` holds the deployment lock only while it writes a
 // result: during the watch another command can take the lock, and the watch
 // goes on recording afterwards.
@@ -286,11 +266,18 @@ func TestRegionHealthWatchLeavesTheLockFree(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out syncBuffer
+	// The command's output goes to a file, which the test reads while the
+	// command writes.
+	outFile, err := os.Create(filepath.Join(dir, "watch.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	output := func() string { b, _ := os.ReadFile(outFile.Name()); return string(b) }
 	done := make(chan int)
 	go func() {
 		done <- Execute(ctx, []string{"region", "health", "--watch", "--interval", "200ms", "--timeout", "5s", "-c", cfg, "--state-dir", sd},
-			IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out}, BuildInfo{})
+			IOStreams{In: strings.NewReader(""), Out: outFile, ErrOut: outFile}, BuildInfo{})
 	}()
 	// checked waits until the watch has recorded a check after since.
 	checked := func(since time.Time) time.Time {
@@ -304,11 +291,11 @@ func TestRegionHealthWatchLeavesTheLockFree(t *testing.T) {
 			}
 			select {
 			case code := <-done:
-				t.Fatalf("the watch ended (exit %d):\n%s", code, out.String())
+				t.Fatalf("the watch ended (exit %d):\n%s", code, output())
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		t.Fatalf("the watch recorded no check within %s:\n%s", childDeadline, out.String())
+		t.Fatalf("the watch recorded no check within %s:\n%s", childDeadline, output())
 		return time.Time{}
 	}
 	first := checked(time.Time{})
