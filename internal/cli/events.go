@@ -37,22 +37,22 @@ func newEventsCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rec, err := o.currentRecord(ctx, s, cfg)
+			id, err := o.currentID(ctx, s, cfg)
 			if err != nil {
 				return noRecordError(o, err)
 			}
-			events := state.FilterEvents(rec.Events, f)
-			if limit > 0 && len(events) > limit {
-				events = events[len(events)-limit:]
+			events, err := s.Events(ctx, id, f, limit)
+			if err != nil {
+				return err
 			}
 			if o.structured() {
 				if events == nil {
 					events = []state.Event{}
 				}
-				return ui.WriteData(o.IO.Out, o.Output, map[string]any{"deployment_id": rec.DeploymentID, "events": events})
+				return ui.WriteData(o.IO.Out, o.Output, map[string]any{"deployment_id": id, "events": events})
 			}
 			if len(events) == 0 {
-				fmt.Fprintf(o.IO.Out, "No events match in %s.\n", rec.DeploymentID)
+				fmt.Fprintf(o.IO.Out, "No events match in %s.\n", id)
 				return nil
 			}
 			var t ui.Table

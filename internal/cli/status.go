@@ -164,7 +164,7 @@ func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, er
 	if cfg != nil {
 		v.Config.Summary = configSummary(cfg)
 	}
-	rec, err := o.currentRecord(ctx, s, cfg)
+	rec, err := o.currentSummary(ctx, s, cfg)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		v.Status = state.OverallNotDeployed

@@ -51,6 +51,22 @@ type Record struct {
 	// prints it as the next step.
 	ResumeCommand string  `json:"resume_command,omitempty"`
 	Events        []Event `json:"events,omitempty"`
+	// EventLog is set on a record read with Store.LoadSummary: Events then
+	// holds only the most recent events and EventLog says how many there
+	// are in all. It is never set on a full record (Load, Export).
+	EventLog *EventLogRef `json:"event_log,omitempty"`
+
+	// evLoaded is true when Events came from the event log of the store
+	// that will save the record, whose entry evBase is Events[0]: Save then
+	// appends only the events past what the log holds. A record built in
+	// memory (New, Import) has its log written anew when saved.
+	evLoaded bool
+	evBase   int
+	// version is the stored record's version when it was read (the blob's
+	// ETag, or a hash of the file): Save refuses to write over a record
+	// that changed since, with ErrConflict. Empty for a record built in
+	// memory.
+	version string
 }
 
 // ConfigSnapshot is the configuration a run used, with its hash so that a
@@ -365,6 +381,10 @@ func (r *Record) Clone() *Record {
 		}
 	}
 	c.Events = slices.Clone(r.Events)
+	if r.EventLog != nil {
+		l := *r.EventLog
+		c.EventLog = &l
+	}
 	return &c
 }
 
