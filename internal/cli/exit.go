@@ -13,6 +13,9 @@ const (
 	ExitFailed  = 1
 	ExitUsage   = 2
 	ExitRefused = 3
+	// ExitInterrupted is a run stopped by Ctrl-C or SIGTERM (128 + SIGINT,
+	// as shells report it).
+	ExitInterrupted = 130
 )
 
 // exitError carries an exit code with the error an operator sees.
@@ -37,6 +40,10 @@ func failed(code int) error        { return &silentError{code: code} }
 // uninstall that would delete objects): they map to exit code 3.
 type refusal interface{ Refused() bool }
 
+// invalidInput is implemented by domain errors that say the command was
+// given wrong input (an unknown regional cluster name): exit code 2.
+type invalidInput interface{ Usage() bool }
+
 // ExitCode maps an error to the process exit code.
 func ExitCode(err error) int {
 	if err == nil {
@@ -58,8 +65,12 @@ func ExitCode(err error) int {
 	if errors.As(err, &r) && r.Refused() {
 		return ExitRefused
 	}
+	var u invalidInput
+	if errors.As(err, &u) && u.Usage() {
+		return ExitUsage
+	}
 	if errors.Is(err, context.Canceled) {
-		return ExitFailed
+		return ExitInterrupted
 	}
 	return ExitFailed
 }

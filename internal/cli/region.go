@@ -95,11 +95,21 @@ of redoing them and carries on where a failed or interrupted run stopped.`,
 				return usageError(fmt.Errorf("no regional clusters are configured in %s: add them under software.k0rdent.regional.clusters", o.ConfigPath))
 			}
 			denv := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
+			if err := denv.CheckKubeconfig(); err != nil {
+				return usageError(err)
+			}
+			if _, _, _, err := denv.Management.Reachable(ctx); err != nil {
+				return err
+			}
 			sess, store, err := o.openSession(ctx, cfg, raw)
 			if err != nil {
 				return err
 			}
 			defer sess.Close()
+			resume := resumeCommand(o, append([]string{"region", "deploy"}, args...)...)
+			if err := sess.Update(ctx, func(r *state.Record) error { r.ResumeCommand = resume; return nil }); err != nil {
+				return err
+			}
 
 			env := &regional.Env{
 				Config:     cfg,
@@ -118,7 +128,7 @@ of redoing them and carries on where a failed or interrupted run stopped.`,
 					len(selected), min(par, len(selected)), denv.ManagementKubeconfig(), sess.ID())
 			}
 			disp := progress.New(out, progress.Options{Live: o.IO.OutTerminal && !o.structured(), Color: o.style().Color, Now: o.Now})
-			rep, runErr := regional.Deploy(ctx, env, args, regional.DeployOptions{Parallel: par, Observer: disp})
+			rep, runErr := (&regional.Deploy{Env: env, Names: args, DeployOptions: regional.DeployOptions{Parallel: par, Observer: disp}}).Run(ctx)
 			_ = disp.Close()
 			if rep == nil {
 				return runErr
@@ -134,6 +144,9 @@ of redoing them and carries on where a failed or interrupted run stopped.`,
 				}
 			} else {
 				renderRegionDeploy(o.IO.Out, o.style(), rep, sess.Location())
+			}
+			if rep.Interrupted && ctx.Err() != nil {
+				return &exitError{code: ExitInterrupted, err: fmt.Errorf("region deploy was interrupted; the record is resumable, resume with: %s", resume)}
 			}
 			if len(rep.Failed()) > 0 || runErr != nil {
 				return failed(ExitFailed)
@@ -204,6 +217,8 @@ func stepMarks(st ui.Style, rg regional.RegionReport) []string {
 		switch {
 		case s.Status == string(state.PhaseFailed):
 			marks = append(marks, st.Red(ui.MarkFailed+" "+rg.Error))
+		case s.Status == string(state.PhaseInterrupted):
+			marks = append(marks, st.Yellow(ui.MarkInterrupted+" "+label+" interrupted"))
 		case s.Status == string(state.PhaseSkipped) && strings.HasPrefix(s.Reason, "requirement "):
 			// blocked by the failure shown before it
 		case s.Status == string(state.PhaseSkipped):

@@ -166,7 +166,7 @@ not Ready, or when the management cluster cannot be read.`,
 			if err != nil && !errors.Is(err, state.ErrNotFound) {
 				return err
 			}
-			rep, err := regional.Status(ctx, e.regional(o, nil), regional.StatusOptions{States: states, Locations: locations, Record: rec})
+			rep, err := (&regional.Status{Env: e.regional(o, nil), States: states, Locations: locations, Record: rec}).Run(ctx)
 			if err != nil {
 				return err
 			}
@@ -329,10 +329,11 @@ func opsKubeconfigDir(rows []regional.RegionStatus) (string, bool) {
 		if r.KubeconfigPath == "" {
 			continue
 		}
-		if filepath.Base(r.KubeconfigPath) != r.Name+".kubeconfig" {
+		d := filepath.Dir(filepath.Dir(r.KubeconfigPath))
+		if state.KubeconfigPath(d, r.Name) != filepath.Clean(r.KubeconfigPath) {
 			return "", false
 		}
-		d := filepath.Dir(r.KubeconfigPath)
+		d = filepath.Dir(r.KubeconfigPath)
 		if dir != "" && d != dir {
 			return "", false
 		}
@@ -375,6 +376,10 @@ change of a Region's Ready condition (and of health) as an event.`,
 			if err != nil {
 				return err
 			}
+			health := regional.Health{Names: args, Timeout: timeout}
+			if watch {
+				return o.watchHealth(ctx, e, health, interval)
+			}
 			sess, warn, err := o.opsExistingSession(ctx, e)
 			if err != nil {
 				return err
@@ -385,46 +390,19 @@ change of a Region's Ready condition (and of health) as an event.`,
 			if warn != "" {
 				fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", warn)
 			}
-			env := e.regional(o, sess)
-			hopts := regional.HealthOptions{Names: args, Timeout: timeout}
-			if !watch {
-				rep, err := regional.Health(ctx, env, hopts)
-				if err != nil {
-					return usageErrorIfUnknown(err)
-				}
-				if o.structured() {
-					if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
-						return err
-					}
-				} else {
-					renderOpsHealth(o.IO.Out, o.style(), rep)
-				}
-				if len(rep.Unhealthy()) > 0 || rep.ManagementError != "" {
-					return failed(ExitFailed)
-				}
-				return nil
-			}
-			var lastUnhealthy int
-			first := true
-			err = regional.WatchHealth(ctx, env, regional.WatchOptions{HealthOptions: hopts, Interval: interval,
-				OnCheck: func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
-					lastUnhealthy = len(rep.Unhealthy())
-					if o.structured() {
-						_ = ui.WriteData(o.IO.Out, o.Output, map[string]any{"report": rep, "transitions": trans})
-						return
-					}
-					if first {
-						renderOpsHealth(o.IO.Out, o.style(), rep)
-						fmt.Fprintf(o.IO.Out, "watching every %s (Ctrl-C stops) ...\n", interval)
-						first = false
-						return
-					}
-					renderOpsHealthChanges(o.IO.Out, o.style(), rep, trans)
-				}})
+			health.Env = e.regional(o, sess)
+			rep, err := health.Run(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
-			if lastUnhealthy > 0 {
+			if o.structured() {
+				if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
+					return err
+				}
+			} else {
+				renderOpsHealth(o.IO.Out, o.style(), rep)
+			}
+			if len(rep.Unhealthy()) > 0 || rep.ManagementError != "" {
 				return failed(ExitFailed)
 			}
 			return nil
@@ -436,12 +414,45 @@ change of a Region's Ready condition (and of health) as an event.`,
 	return cmd
 }
 
-// usageErrorIfUnknown makes an unknown region name a usage error.
-func usageErrorIfUnknown(err error) error {
-	if strings.HasPrefix(err.Error(), "no regional cluster named") {
-		return usageError(err)
+// watchHealth checks the regions' health every interval until ctx ends. The
+// deployment record is locked only while a result is written, so that deploy
+// or remove can run in another terminal during the watch.
+func (o *Options) watchHealth(ctx context.Context, e *opsEnv, health regional.Health, interval time.Duration) error {
+	health.Env = e.regional(o, nil)
+	wopts := &regional.WatchHealth{Health: health, Interval: interval}
+	id, err := state.FindCurrent(ctx, e.store, e.cfg.Metadata.Name)
+	switch {
+	case err == nil:
+		wopts.Store, wopts.DeploymentID = e.store, id
+	case !errors.Is(err, state.ErrNotFound):
+		return err
 	}
-	return err
+	var lastUnhealthy int
+	first := true
+	wopts.OnCheck = func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
+		lastUnhealthy = len(rep.Unhealthy())
+		if o.structured() {
+			_ = ui.WriteData(o.IO.Out, o.Output, map[string]any{"report": rep, "transitions": trans})
+			return
+		}
+		if rep.RecordError != "" {
+			fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", rep.RecordError)
+		}
+		if first {
+			renderOpsHealth(o.IO.Out, o.style(), rep)
+			fmt.Fprintf(o.IO.Out, "watching every %s (Ctrl-C stops) ...\n", interval)
+			first = false
+			return
+		}
+		renderOpsHealthChanges(o.IO.Out, o.style(), rep, trans)
+	}
+	if err := wopts.Run(ctx); err != nil {
+		return err
+	}
+	if lastUnhealthy > 0 {
+		return failed(ExitFailed)
+	}
+	return nil
 }
 
 func opsHealthMark(st ui.Style, h regional.RegionHealth) string {
@@ -631,10 +642,10 @@ Exit code 1 when any region does not hold the new secret.`,
 				return err
 			}
 			defer sess.Close()
-			rep, err := regional.RotateCredentials(ctx, e.regional(o, sess), secret, regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := (&regional.RotateCredentials{Env: e.regional(o, sess), Secret: secret, RotateOptions: regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()}}).Run(ctx)
 			clear(secret)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			return o.opsRotationResult(rep)
 		},
@@ -676,9 +687,9 @@ Exit code 1 when any region does not hold the certificate.`,
 				return err
 			}
 			defer sess.Close()
-			rep, err := regional.RotateCertificates(ctx, e.regional(o, sess), regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := (&regional.RotateCertificates{Env: e.regional(o, sess), RotateOptions: regional.RotateOptions{Names: args, Timeout: timeout, Progress: o.opsProgressFunc()}}).Run(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			return o.opsRotationResult(rep)
 		},
@@ -788,10 +799,10 @@ configuration too, or the next region deploy creates it again.`,
 			}
 			defer sess.Close()
 			env := e.regional(o, sess)
-			ropts := regional.RemoveOptions{Force: force, DeleteCluster: deleteCluster, Timeout: timeout, Progress: o.opsProgressFunc()}
-			plan, err := regional.PlanRemoval(ctx, env, name, ropts)
+			remove := &regional.Remove{Env: env, Name: name, RemoveOptions: regional.RemoveOptions{Force: force, DeleteCluster: deleteCluster, Timeout: timeout, Progress: o.opsProgressFunc()}}
+			plan, err := remove.Plan(ctx)
 			if err != nil {
-				return usageErrorIfUnknown(err)
+				return err
 			}
 			if plan.Empty() {
 				if o.structured() {
@@ -822,7 +833,7 @@ configuration too, or the next region deploy creates it again.`,
 			if err := o.confirm(fmt.Sprintf("Remove regional cluster %s?", name)); err != nil {
 				return err
 			}
-			rep, err := regional.Remove(ctx, env, plan, ropts)
+			rep, err := remove.Run(ctx, plan)
 			if err != nil {
 				return err
 			}
@@ -907,7 +918,8 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			}
 			defer sess.Close()
 			env := e.regional(o, sess)
-			plan, err := regional.PlanCleanup(ctx, env)
+			cleanup := &regional.Cleanup{Env: env, CleanupOptions: regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()}}
+			plan, err := cleanup.Plan(ctx)
 			if err != nil {
 				return err
 			}
@@ -929,7 +941,7 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 			if err := o.confirm(fmt.Sprintf("Remove these %d orphans?", len(plan.Orphans))); err != nil {
 				return err
 			}
-			rep, err := regional.Cleanup(ctx, env, plan, regional.CleanupOptions{Timeout: timeout, Progress: o.opsProgressFunc()})
+			rep, err := cleanup.Run(ctx, plan)
 			if err != nil && rep == nil {
 				return err
 			}

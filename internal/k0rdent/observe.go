@@ -103,16 +103,24 @@ func managementState(m *kcmv1.Management) ManagementState {
 		s.Reason, s.Message = cond.Reason, cond.Message
 		s.Ready = cond.Status == metav1.ConditionTrue
 	}
-	names := make([]string, 0, len(m.Status.Components))
-	for name := range m.Status.Components {
+	s.Components = ComponentStates(m.Status.Components)
+	return s
+}
+
+// ComponentStates lists the components of a Management's or a Region's
+// status by name.
+func ComponentStates(m map[string]kcmv1.ComponentStatus) []ComponentState {
+	names := make([]string, 0, len(m))
+	for name := range m {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var out []ComponentState
 	for _, name := range names {
-		c := m.Status.Components[name]
-		s.Components = append(s.Components, ComponentState{Name: name, Success: c.Success, Error: c.Error, Template: c.Template})
+		c := m[name]
+		out = append(out, ComponentState{Name: name, Success: c.Success, Error: c.Error, Template: c.Template})
 	}
-	return s
+	return out
 }
 
 // Done says whether the Management is Ready for its current spec and
@@ -146,24 +154,32 @@ func (s ManagementState) Summary() string {
 	case s.StatusRelease != s.Release:
 		parts = append(parts, fmt.Sprintf("moving from Release %s to %s", s.StatusRelease, s.Release))
 	}
-	if len(s.Components) > 0 {
-		healthy := 0
-		var bad []string
-		for _, c := range s.Components {
-			if c.Success {
-				healthy++
-				continue
-			}
-			what := "installing"
-			if c.Error != "" {
-				what = c.Error
-			}
-			bad = append(bad, fmt.Sprintf("%s: %s", c.Name, what))
-		}
-		parts = append(parts, fmt.Sprintf("%d/%d components healthy", healthy, len(s.Components)))
-		parts = append(parts, bad...)
-	}
+	parts = append(parts, ComponentsSummary(s.Components)...)
 	return strings.Join(parts, " · ")
+}
+
+// ComponentsSummary describes the components k0rdent reports in a
+// Management's or a Region's status: "3/4 components healthy" followed by
+// "name: error" (or "name: installing") for each one that is not; nothing
+// when there are none.
+func ComponentsSummary(cs []ComponentState) []string {
+	if len(cs) == 0 {
+		return nil
+	}
+	healthy := 0
+	var bad []string
+	for _, c := range cs {
+		if c.Success {
+			healthy++
+			continue
+		}
+		what := "installing"
+		if c.Error != "" {
+			what = c.Error
+		}
+		bad = append(bad, c.Name+": "+what)
+	}
+	return append([]string{fmt.Sprintf("%d/%d components healthy", healthy, len(cs))}, bad...)
 }
 
 func orDash(s string) string {

@@ -60,7 +60,14 @@ type CleanupPlan struct {
 	Kept    []Orphan `json:"kept,omitempty"`
 }
 
-// PlanCleanup finds the orphans of regional clusters; it changes nothing:
+// Cleanup removes the orphans of regional clusters (`region cleanup`): Plan
+// finds them, Run removes those of a plan.
+type Cleanup struct {
+	Env *Env
+	CleanupOptions
+}
+
+// Plan finds the orphans of regional clusters; it changes nothing:
 //
 //   - Regions and Credentials (with spec.region) that k0rdentctl created for
 //     this deployment (labels app.kubernetes.io/managed-by: k0rdentctl and
@@ -79,16 +86,14 @@ type CleanupPlan struct {
 // Objects of another deployment, and a Region or Credential that
 // ClusterDeployments still use, are listed in Kept instead (the latter are
 // for `region remove --force`).
-func PlanCleanup(ctx context.Context, env *Env) (*CleanupPlan, error) {
+func (op *Cleanup) Plan(ctx context.Context) (*CleanupPlan, error) {
+	env := op.Env
 	mc, err := env.management(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v := &opsView{env: env}
-	if env.Session != nil {
-		v.rec = env.Session.Snapshot()
-	}
-	if err := v.load(ctx, mc); err != nil {
+	v, err := observe(ctx, env, mc)
+	if err != nil {
 		return nil, err
 	}
 	if err := v.loadSecrets(ctx, mc); err != nil {
@@ -98,7 +103,7 @@ func PlanCleanup(ctx context.Context, env *Env) (*CleanupPlan, error) {
 }
 
 // loadSecrets lists the Secrets k0rdentctl made in the system namespace.
-func (v *opsView) loadSecrets(ctx context.Context, mc *kube.Clients) error {
+func (v *observed) loadSecrets(ctx context.Context, mc *kube.Clients) error {
 	secrets := &corev1.SecretList{}
 	if err := mc.Client.List(ctx, secrets, client.InNamespace(v.env.namespace()), client.MatchingLabels{LabelManagedBy: ManagedByValue}); err != nil {
 		return fmt.Errorf("listing the Secrets k0rdentctl made in %s on the management cluster: %w", v.env.namespace(), err)
@@ -107,20 +112,10 @@ func (v *opsView) loadSecrets(ctx context.Context, mc *kube.Clients) error {
 	return nil
 }
 
-func (v *opsView) planCleanup() (*CleanupPlan, error) {
+func (v *observed) planCleanup() (*CleanupPlan, error) {
 	plan := &CleanupPlan{Orphans: []Orphan{}}
 	id := v.deploymentID()
-	// ours: created by k0rdentctl for this deployment; other: created by
-	// k0rdentctl for another one.
-	ours := func(l map[string]string) (bool, string) {
-		if !CreatedByUs(l) {
-			return false, ""
-		}
-		if d := l[LabelDeployment]; d != "" && d != id {
-			return false, d
-		}
-		return true, ""
-	}
+	ours := func(l map[string]string) (bool, string) { return Owned(l, id) }
 	keep := func(o Orphan) { plan.Kept = append(plan.Kept, o) }
 	inUse := map[string][]string{} // orphan region -> ClusterDeployments placed in it
 	orphanRegion := func(name string) bool { return name != "" && !v.known(name) }
@@ -260,13 +255,13 @@ func (v *opsView) planCleanup() (*CleanupPlan, error) {
 
 // failedAtCluster says whether the record has region failed at its cluster
 // step.
-func (v *opsView) failedAtCluster(region string) bool {
+func (v *observed) failedAtCluster(region string) bool {
 	r := v.record(region)
 	if r == nil || r.Status != state.RegionalFailed || v.rec == nil {
 		return false
 	}
 	p := v.rec.Phase(PhaseName(region, StepCluster))
-	return p != nil && p.Status == state.PhaseFailed
+	return p != nil && (p.Status == state.PhaseFailed || p.Status == state.PhaseInterrupted)
 }
 
 func cdReady(cd *kcmv1.ClusterDeployment) bool {
@@ -279,7 +274,7 @@ func cdReady(cd *kcmv1.ClusterDeployment) bool {
 // knows (so that other clusters' files are never taken), and that is
 // neither configured nor recorded (other than as removed), and whose Region
 // is gone or is an orphan itself.
-func (v *opsView) staleKubeconfigs() ([]Orphan, error) {
+func (v *observed) staleKubeconfigs() ([]Orphan, error) {
 	if v.env.Files == nil {
 		return nil, nil
 	}
@@ -344,11 +339,12 @@ type CleanupFailed struct {
 	Fix   string `json:"fix"`
 }
 
-// Cleanup removes the orphans of plan in its order, waiting for each deleted
+// Run removes the orphans of plan in its order, waiting for each deleted
 // object to be gone, and records an event for each. An orphan that cannot be
 // removed is reported in Failed and the others are still removed. The error
 // is for what stops it from starting (the management cluster unreachable).
-func Cleanup(ctx context.Context, env *Env, plan *CleanupPlan, opts CleanupOptions) (*CleanupReport, error) {
+func (op *Cleanup) Run(ctx context.Context, plan *CleanupPlan) (*CleanupReport, error) {
+	env, opts := op.Env, op.CleanupOptions
 	start := env.now()
 	rep := &CleanupReport{Removed: []Orphan{}}
 	if len(plan.Orphans) == 0 {

@@ -42,7 +42,7 @@ func TestPlanCleanupFindsOrphansAndLeavesTheRest(t *testing.T) {
 		state.RegionalCluster{Name: "regional-gone", Type: state.RegionalTypeExternal, Status: state.RegionalRemoved},
 	)
 	rec.Phases = append(rec.Phases, state.PhaseRecord{Name: PhaseName("regional-westeu", StepCluster), Status: state.PhaseFailed})
-	v := &opsView{env: env, rec: rec}
+	v := &observed{env: env, rec: rec}
 	mc, _ := env.management(t.Context())
 	if err := v.load(t.Context(), mc); err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestPlanCleanupFindsOrphansAndLeavesTheRest(t *testing.T) {
 			files.Orphans = append(files.Orphans, o)
 		}
 	}
-	rep, err := Cleanup(t.Context(), env, files, CleanupOptions{})
+	rep, err := (&Cleanup{Env: env}).Run(t.Context(), files)
 	if err != nil || len(rep.Removed) != 2 || len(rep.Failed) != 0 {
 		t.Fatalf("cleanup of files: %v, %+v", err, rep)
 	}
@@ -124,7 +124,7 @@ func TestPlanCleanupKeepsAReadyClusterOfAFailedRegion(t *testing.T) {
 	env, _ := opsEnv(t, opsTestConfig, opsCD("kcm-system", "regional-cluster-useast", "azure-cluster-credential", ourLabels("regional-useast"), true))
 	rec := opsRecord(state.RegionalCluster{Name: "regional-useast", Type: state.RegionalTypeClusterDeployment, Status: state.RegionalFailed})
 	rec.Phases = append(rec.Phases, state.PhaseRecord{Name: PhaseName("regional-useast", StepCluster), Status: state.PhaseFailed})
-	v := &opsView{env: env, rec: rec}
+	v := &observed{env: env, rec: rec}
 	mc, _ := env.management(t.Context())
 	if err := v.load(t.Context(), mc); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,10 +56,10 @@ func (p *clusterPhase) dryRunClusterDeployment() []string {
 	}
 }
 
-// ours says whether this deployment created an object, by its labels.
+// ours says whether this deployment created an object (Owned).
 func (r *regionRun) ours(labels map[string]string) bool {
-	id := r.env.deploymentID()
-	return CreatedByUs(labels) && id != "" && labels[LabelDeployment] == id
+	owned, _ := Owned(labels, r.env.deploymentID())
+	return owned
 }
 
 func (p *clusterPhase) runClusterDeployment(ctx context.Context, prog phase.Progress) ([]byte, error) {
@@ -228,37 +227,6 @@ func identityOf(cred *kcmv1.Credential, env *Env) IdentityRef {
 		name = config.DefaultIdentityName
 	}
 	return IdentityRef{Name: name, Namespace: env.credentialNamespace()}
-}
-
-// cdState is one look at a ClusterDeployment.
-type cdState struct {
-	exists, ready bool
-	observed      string
-}
-
-func observeClusterDeployment(ctx context.Context, c client.Client, key client.ObjectKey) (cdState, error) {
-	cd := &kcmv1.ClusterDeployment{}
-	err := c.Get(ctx, key, cd)
-	switch {
-	case apierrors.IsNotFound(err):
-		return cdState{observed: fmt.Sprintf("ClusterDeployment %s does not exist", key)}, nil
-	case err != nil:
-		return cdState{}, err
-	}
-	s := cdState{exists: true}
-	cond := meta.FindStatusCondition(cd.Status.Conditions, kcmv1.ReadyCondition)
-	switch {
-	case !cd.DeletionTimestamp.IsZero():
-		s.observed = fmt.Sprintf("ClusterDeployment %s is being deleted", key)
-	case cond == nil:
-		s.observed = fmt.Sprintf("ClusterDeployment %s: no Ready condition yet", key)
-	case cond.Status == metav1.ConditionTrue:
-		s.ready = true
-		s.observed = fmt.Sprintf("ClusterDeployment %s: Ready", key)
-	default:
-		s.observed = fmt.Sprintf("ClusterDeployment %s: Ready=%s %s: %s", key, cond.Status, cond.Reason, cond.Message)
-	}
-	return s, nil
 }
 
 // waitClusterDeployment waits until the ClusterDeployment is Ready and its

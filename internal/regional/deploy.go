@@ -2,6 +2,7 @@ package regional
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -21,14 +22,25 @@ type DeployOptions struct {
 	StopTimeout time.Duration
 }
 
-// Deploy deploys the named regional clusters (every configured one when
+// Deploy deploys regional clusters (`region deploy`, and `deploy
+// --with-regional` through Phases): see Run.
+type Deploy struct {
+	Env *Env
+	// Names are the regional clusters to deploy; empty: every configured
+	// one.
+	Names []string
+	DeployOptions
+}
+
+// Run deploys the named regional clusters (every configured one when
 // names is empty): their phase chains run concurrently, as many regions at a
 // time as Parallel allows, recorded in env.Session, and a rerun resumes where
 // a previous run stopped. The Report is returned whenever the phases ran; the
 // error is then the run's (phase.Result.Err: a region failed, or the run was
 // interrupted). Without a Report the error says why nothing ran (a name that
 // is not configured).
-func Deploy(ctx context.Context, env *Env, names []string, opts DeployOptions) (*Report, error) {
+func (op *Deploy) Run(ctx context.Context) (*Report, error) {
+	env, names, opts := op.Env, op.Names, op.DeployOptions
 	phases, runs, err := build(env, names)
 	if err != nil {
 		return nil, err
@@ -173,7 +185,12 @@ func newReport(env *Env, runs []*regionRun, res *phase.Result) *Report {
 			case oc.Interrupted():
 				interrupted = true
 				rg.FailedStep = step
-				rg.Error = "interrupted: " + errText(oc.Err)
+				// The error of an interrupted step is the interruption's
+				// (a cancelled request), unless it was abandoned.
+				rg.Error = "interrupted"
+				if oc.Err != nil && !errors.Is(oc.Err, context.Canceled) {
+					rg.Error += ": " + oc.Err.Error()
+				}
 				rg.Fix = "run the same command again: what was done is verified, not redone"
 			case oc.Status == state.PhaseFailed:
 				failed = true

@@ -22,8 +22,8 @@
 //   - Labels. Everything k0rdentctl creates carries LabelRegion
 //     (k0rdent.mirantis.com/region: <region>), LabelManagedBy
 //     (app.kubernetes.io/managed-by: k0rdentctl) and LabelDeployment
-//     (k0rdentctl.io/deployment: <deployment-id>); see Labels and
-//     CreatedByUs. Objects that existed before k0rdentctl (an adopted
+//     (k0rdentctl.io/deployment: <deployment-id>); see Labels and Owned.
+//     Objects that existed before k0rdentctl (an adopted
 //     ClusterDeployment, Region or Credential, a kubeconfig Secret the user
 //     made) are never relabelled, so that removal and cleanup can tell them
 //     apart; they are recorded as state.Resources with Adopted set.
@@ -39,7 +39,7 @@
 //   - Phases. Each regional cluster is one chain of phases named
 //     "region/<name>/<step>" (PhaseName), steps in this order: preflight,
 //     cluster, region, credentials, certificates, components (Steps). Every
-//     phase is phase.Regional (its transitions carry the region), a
+//     phase is phase.Grouped by its region (its transitions carry it), a
 //     phase.Wanter (software.k0rdent.regional.enabled) and a phase.Verifier,
 //     so a resumed deploy verifies what was done and redoes nothing that is
 //     still in place. Chains of different regions are independent: one region
@@ -71,17 +71,32 @@
 //     becomes ready. The credentials phase detects that case and says so
 //     instead of waiting until the timeout.
 //
-// # Files
+// # Shape
 //
-// env.go (Env, Parallel), names.go (names, labels, event types), phases.go
-// (Phases, Select, the chain and its common parts), record.go (state entry,
-// events, resources), errors.go (Error with its Fix), preflight.go,
-// cluster.go with clusterdeployment.go, template.go (template choice, values
-// schema) and external.go (the cluster step), probe.go (the authenticated
-// request that proves a kubeconfig), kubeconfig.go (where kubeconfigs live,
-// the 0600 file), region.go with providers.go, credentials.go (with
-// CheckIdentityCopies and RequestCredentialReconcile for rotation),
-// certificates.go (with CheckCertificate), components.go (what runs in a
-// regional cluster, observed versions), deploy.go (Deploy, Summarize and the
-// Report).
+// The package has three parts, read in this order; internal/k0rdent has the
+// same shape.
+//
+//   - The model, shared by the phase chain and the operations: names.go
+//     (names, labels, Owned (the one rule for whose an object is), step
+//     and event names), env.go (Env: configuration, management cluster,
+//     record, clock), observe.go (observed: one look at the configuration,
+//     the record and the management cluster's Regions, Credentials and
+//     ClusterDeployments; RegionState), errors.go (Error with its Fix,
+//     UnknownRegionError), kubeconfig.go (where kubeconfigs live, the 0600
+//     file), probe.go (the authenticated request that proves a kubeconfig),
+//     and the checks: certificates.go (CheckCertificate), credentials.go
+//     (CheckIdentityCopies, RequestCredentialReconcile), components.go (what
+//     runs in a regional cluster, observed versions), providers.go,
+//     template.go (template choice, values schema).
+//   - The deploy chain: phases.go (Phases, Select, the chain and what its
+//     phases share), record.go (the region's state entry, events,
+//     resources), and one file per step: preflight.go, cluster.go (with
+//     clusterdeployment.go and external.go), region.go, credentials.go,
+//     certificates.go, components.go.
+//   - The operations, one struct each configured by fields and executed by
+//     Run (as Helm's pkg/action and internal/k0rdent's Status do): Deploy
+//     (deploy.go, with the Report), Status (status.go), Health and
+//     WatchHealth (health.go), RotateCredentials and RotateCertificates
+//     (rotate.go), Remove (remove.go) and Cleanup (cleanup.go), the last two
+//     with a Plan that changes nothing and a Run that acts on it.
 package regional

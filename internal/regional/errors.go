@@ -55,6 +55,29 @@ func AsError(err error) *Error {
 	return nil
 }
 
+// UnknownRegionError is a regional cluster name that no source knows (the
+// configuration, the record, the management cluster, or what an operation
+// can act on): the command was given a wrong name, nothing was touched.
+type UnknownRegionError struct {
+	// Names are the unknown names.
+	Names []string
+	// Where says where they were looked for, e.g. "in the configuration,
+	// the record or on the management cluster".
+	Where string
+	// Known are the names that exist there.
+	Known []string
+}
+
+func (e *UnknownRegionError) Error() string {
+	return fmt.Sprintf("no regional cluster named %s %s (known: %s)", quoteList(e.Names), e.Where, orNone(e.Known))
+}
+
+// Usage says the error is the caller's wrong input (exit code 2).
+func (e *UnknownRegionError) Usage() bool { return true }
+
+// whereKnown is where day-2 operations look for a region.
+const whereKnown = "in the configuration, the record or on the management cluster"
+
 // rerun is the usual end of a fix: run the region's deploy again.
 func rerun(region string) string {
 	return "k0rdentctl region deploy " + region

@@ -25,8 +25,9 @@ const (
 // DefaultHealthTimeout bounds the checks of one regional cluster.
 const DefaultHealthTimeout = 15 * time.Second
 
-// HealthOptions tune Health.
-type HealthOptions struct {
+// Health checks the regional clusters (`region health`): see Run.
+type Health struct {
+	Env *Env
 	// Names are the regions to check; empty: every region the
 	// configuration, the record or the management cluster knows (removed
 	// and unmanaged ones aside).
@@ -37,8 +38,11 @@ type HealthOptions struct {
 	// Parallel bounds how many regions are checked at once; 0: all.
 	Parallel int
 	// NoRecord leaves the record alone (health and events are recorded in
-	// env.Session otherwise).
+	// Env.Session otherwise).
 	NoRecord bool
+	// Record is the deployment record to read when Env.Session is nil (a
+	// check that holds no lock); nil: Env.Session's.
+	Record *state.Record
 }
 
 // HealthReport is what `region health` shows; its JSON keys are those of
@@ -105,7 +109,7 @@ func (r *HealthReport) Unhealthy() []string {
 	return out
 }
 
-// Health checks every regional cluster in parallel, each within its own
+// Run checks every regional cluster in parallel, each within its own
 // timeout: that it answers an authenticated request with the kubeconfig the
 // management cluster keeps for it (the local file when the management
 // cluster cannot be read), that its components are available, and that its
@@ -114,14 +118,15 @@ func (r *HealthReport) Unhealthy() []string {
 // unknown. The health and the time of the check are recorded in each region's
 // state entry, with an event when the health changed. The error is nil
 // unless nothing could be checked at all.
-func Health(ctx context.Context, env *Env, opts HealthOptions) (*HealthReport, error) {
+func (op *Health) Run(ctx context.Context) (*HealthReport, error) {
+	env := op.Env
 	start := env.now()
 	rep := &HealthReport{CheckedAt: start.UTC(), Regions: []RegionHealth{}, Counts: map[string]int{}}
-	var rec *state.Record
-	if env.Session != nil {
+	rec := op.Record
+	if rec == nil && env.Session != nil {
 		rec = env.Session.Snapshot()
 	}
-	v := &opsView{env: env, rec: rec}
+	v := &observed{env: env, rec: rec}
 	mc, err := env.management(ctx)
 	if err != nil {
 		rep.ManagementError = err.Error()
@@ -132,16 +137,16 @@ func Health(ctx context.Context, env *Env, opts HealthOptions) (*HealthReport, e
 			mc = nil
 		}
 	}
-	names, err := v.healthNames(opts.Names)
+	names, err := v.healthNames(op.Names)
 	if err != nil {
 		return nil, err
 	}
-	timeout := opts.Timeout
+	timeout := op.Timeout
 	if timeout <= 0 {
 		timeout = DefaultHealthTimeout
 	}
 	rep.Regions = make([]RegionHealth, len(names))
-	opsEach(len(names), opts.Parallel, func(i int) {
+	opsEach(len(names), op.Parallel, func(i int) {
 		rep.Regions[i] = v.checkHealth(ctx, mc, names[i], timeout)
 	})
 	if ctx.Err() != nil {
@@ -151,7 +156,7 @@ func Health(ctx context.Context, env *Env, opts HealthOptions) (*HealthReport, e
 		rep.Counts[h.Health]++
 	}
 	rep.DurationSeconds = env.now().Sub(start).Seconds()
-	if !opts.NoRecord {
+	if !op.NoRecord {
 		if err := recordHealth(ctx, env, rep); err != nil {
 			rep.RecordError = err.Error()
 		}
@@ -161,7 +166,7 @@ func Health(ctx context.Context, env *Env, opts HealthOptions) (*HealthReport, e
 
 // healthNames are the regions to check: names (each must be known), else
 // every known region that is not removed and not unmanaged.
-func (v *opsView) healthNames(names []string) ([]string, error) {
+func (v *observed) healthNames(names []string) ([]string, error) {
 	all := v.names()
 	if len(names) > 0 {
 		var unknown []string
@@ -171,7 +176,7 @@ func (v *opsView) healthNames(names []string) ([]string, error) {
 			}
 		}
 		if len(unknown) > 0 {
-			return nil, fmt.Errorf("no regional cluster named %s in the configuration, the record or on the management cluster (known: %s)", quoteList(unknown), orNone(all))
+			return nil, &UnknownRegionError{Names: unknown, Where: whereKnown, Known: all}
 		}
 		return names, nil
 	}
@@ -202,7 +207,7 @@ func containsString(ss []string, s string) bool {
 
 // checkHealth checks one region; mc is nil when the management cluster
 // could not be read.
-func (v *opsView) checkHealth(ctx context.Context, mc *kube.Clients, name string, timeout time.Duration) (h RegionHealth) {
+func (v *observed) checkHealth(ctx context.Context, mc *kube.Clients, name string, timeout time.Duration) (h RegionHealth) {
 	start := time.Now()
 	row := v.status(name)
 	h = RegionHealth{Name: name, Type: row.Type, Location: row.Location, Status: row.Status, Health: state.HealthUnknown, Region: row.Region, Ready: row.Ready}
@@ -395,22 +400,30 @@ func withReason(status, reason string) string {
 	return status + " (" + reason + ")"
 }
 
-// WatchOptions tune WatchHealth.
-type WatchOptions struct {
-	HealthOptions
+// WatchHealth checks the regions' health again and again (`region health
+// --watch`): see Run.
+type WatchHealth struct {
+	Health
 	// Interval is the time between checks; 0 means 10s.
 	Interval time.Duration
 	// OnCheck receives every report with the Ready transitions since the
-	// previous one (none for the first). It is called from WatchHealth's
-	// goroutine.
+	// previous one (none for the first). It is called from Run's goroutine.
 	OnCheck func(rep *HealthReport, transitions []ReadyTransition)
+	// Store and DeploymentID, when set, are the deployment record to read
+	// before each check (without the lock) and to write each result to,
+	// locking it only while the result is written, so that other commands
+	// (deploy, remove) can take the lock during a long watch. A result that
+	// finds the lock held is not recorded (HealthReport.RecordError says
+	// so). When not set, Env.Session is used as it is.
+	Store        state.Store
+	DeploymentID string
 }
 
-// WatchHealth checks the regions' health again and again until ctx ends,
-// recording health as Health does and each Region Ready transition as an
-// event (EventReadyChanged). It returns nil when ctx ends.
-func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
-	interval := opts.Interval
+// Run checks until ctx ends, recording health as Health does and each
+// Region Ready transition as an event (EventReadyChanged). It returns nil
+// when ctx ends.
+func (op *WatchHealth) Run(ctx context.Context) error {
+	interval := op.Interval
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
@@ -419,7 +432,16 @@ func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		rep, err := Health(ctx, env, opts.HealthOptions)
+		check := op.Health
+		if op.Store != nil {
+			check.NoRecord = true // written below, under the lock
+			rec, err := op.Store.Load(ctx, op.DeploymentID)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("reading the deployment record: %w", err)
+			}
+			check.Record = rec
+		}
+		rep, err := check.Run(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -437,16 +459,14 @@ func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
 			tr := ReadyTransition{Region: h.Name, At: rep.CheckedAt, From: prev.To, FromReason: prev.ToReason, To: cur.To, ToReason: cur.ToReason, Message: h.Region.Message}
 			trans = append(trans, tr)
 		}
-		if len(trans) > 0 && env.Session != nil && !opts.NoRecord {
-			for _, tr := range trans {
-				if err := env.Session.AddEvent(state.Event{Timestamp: tr.At, Region: tr.Region, Type: EventReadyChanged, Message: tr.String()}); err != nil {
-					rep.RecordError = err.Error()
-				}
+		if !op.NoRecord {
+			if err := op.record(ctx, rep, trans); err != nil {
+				rep.RecordError = err.Error()
 			}
 		}
 		first = false
-		if opts.OnCheck != nil {
-			opts.OnCheck(rep, trans)
+		if op.OnCheck != nil {
+			op.OnCheck(rep, trans)
 		}
 		select {
 		case <-ctx.Done():
@@ -454,6 +474,34 @@ func WatchHealth(ctx context.Context, env *Env, opts WatchOptions) error {
 		case <-t.C:
 		}
 	}
+}
+
+// record records one watch check: the health (already recorded in
+// Env.Session when there is no Store) and the Ready transitions, under the
+// record's lock for the time of the write only when Store is set.
+func (op *WatchHealth) record(ctx context.Context, rep *HealthReport, trans []ReadyTransition) error {
+	e := op.Env
+	if op.Store != nil {
+		sess, err := state.Open(context.WithoutCancel(ctx), op.Store, op.DeploymentID)
+		if err != nil {
+			return fmt.Errorf("not recorded this time: %w", err)
+		}
+		defer sess.Close()
+		cp := *op.Env
+		cp.Session = sess
+		e = &cp
+		if err := recordHealth(context.WithoutCancel(ctx), e, rep); err != nil {
+			return err
+		}
+	}
+	if e.Session == nil {
+		return nil
+	}
+	var errs []error
+	for _, tr := range trans {
+		errs = append(errs, e.Session.AddEvent(state.Event{Timestamp: tr.At, Region: tr.Region, Type: EventReadyChanged, Message: tr.String()}))
+	}
+	return errors.Join(errs...)
 }
 
 // readyOf is a region's Ready condition as a transition end.

@@ -1,6 +1,7 @@
 package regional
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestHealthUnreachableAndNotDeployed(t *testing.T) {
 	}
 	env.Session = sess
 
-	rep, err := Health(t.Context(), env, HealthOptions{Timeout: 5 * time.Second})
+	rep, err := (&Health{Env: env, Timeout: 5 * time.Second}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,13 +99,13 @@ func TestHealthUnreachableAndNotDeployed(t *testing.T) {
 	}
 
 	// The same health again: no new event.
-	if _, err := Health(t.Context(), env, HealthOptions{Names: []string{"regional-westeu"}, Timeout: 5 * time.Second}); err != nil {
+	if _, err := (&Health{Env: env, Names: []string{"regional-westeu"}, Timeout: 5 * time.Second}).Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(state.FilterEvents(sess.Snapshot().Events, state.EventFilter{Type: EventHealthChanged})); n != 1 {
 		t.Errorf("%d health events after an unchanged check, want 1", n)
 	}
-	if _, err := Health(t.Context(), env, HealthOptions{Names: []string{"nowhere"}}); err == nil || !strings.HasPrefix(err.Error(), "no regional cluster named") {
+	if _, err := (&Health{Env: env, Names: []string{"nowhere"}}).Run(t.Context()); !errors.As(err, new(*UnknownRegionError)) || !strings.HasPrefix(err.Error(), "no regional cluster named") {
 		t.Errorf("unknown name: %v", err)
 	}
 }

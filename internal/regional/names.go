@@ -39,6 +39,24 @@ func CreatedByUs(labels map[string]string) bool {
 	return labels[LabelManagedBy] == ManagedByValue
 }
 
+// Owned is the one ownership rule of every phase and operation: an object
+// belongs to deployment deploymentID when k0rdentctl created it for that
+// deployment (LabelManagedBy and LabelDeployment say so). Only such objects
+// are ever deleted or changed. An object k0rdentctl created without a
+// deployment label, or when deploymentID is unknown, is not owned: nothing
+// proves whose it is. other names the deployment an object was created for
+// when that is another one.
+func Owned(labels map[string]string, deploymentID string) (owned bool, other string) {
+	if !CreatedByUs(labels) {
+		return false, ""
+	}
+	d := labels[LabelDeployment]
+	if d != "" && d != deploymentID {
+		return false, d
+	}
+	return d != "" && deploymentID != "", ""
+}
+
 // Steps of every region's chain, in order.
 const (
 	StepPreflight    = "preflight"

@@ -43,15 +43,7 @@ func Select(cfg *config.Config, names []string) ([]config.RegionalCluster, error
 		for _, rc := range all {
 			configured = append(configured, rc.Name)
 		}
-		list := "none"
-		if len(configured) > 0 {
-			list = strings.Join(configured, ", ")
-		}
-		what := fmt.Sprintf("%q is not a regional cluster", unknown[0])
-		if len(unknown) > 1 {
-			what = fmt.Sprintf("%s are not regional clusters", quoteList(unknown))
-		}
-		return nil, fmt.Errorf("%s in the configuration (software.k0rdent.regional.clusters: %s)", what, list)
+		return nil, &UnknownRegionError{Names: unknown, Where: "in the configuration's software.k0rdent.regional.clusters", Known: configured}
 	}
 	var out []config.RegionalCluster
 	for _, rc := range all {
@@ -98,11 +90,11 @@ func build(env *Env, names []string) ([]phase.Phase, []*regionRun, error) {
 	return phases, runs, nil
 }
 
-// Every phase of a chain is Regional, a Wanter and a Verifier.
+// Every phase of a chain is Grouped (by its region), a Wanter and a Verifier.
 var (
 	_ interface {
 		phase.Phase
-		phase.Regional
+		phase.Grouped
 		phase.Wanter
 		phase.Verifier
 	} = (*preflightPhase)(nil)
@@ -171,7 +163,9 @@ type step struct {
 func (s *step) chain() *regionRun  { return s.r }
 func (s *step) Name() string       { return PhaseName(s.r.rc.Name, s.name) }
 func (s *step) Requires() []string { return slices.Clone(s.requires) }
-func (s *step) Region() string     { return s.r.rc.Name }
+
+// Group is the region: the engine labels the chain's transitions with it.
+func (s *step) Group() string { return s.r.rc.Name }
 
 // Wanted: regional clusters are opt-in.
 func (s *step) Wanted() (bool, string) {

@@ -11,8 +11,6 @@ import (
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -357,92 +355,4 @@ func (p *regionPhase) Verify(ctx context.Context) (bool, string, error) {
 		return false, fmt.Sprintf("Region %s: %s", region, st.Summary()), nil
 	}
 	return true, "", nil
-}
-
-// RegionState is one look at a Region.
-type RegionState struct {
-	Exists bool `json:"exists"`
-	// Ready, Reason and Message are those of the Ready condition.
-	Ready   bool   `json:"ready"`
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
-	// Observed says whether the controller has seen the latest spec
-	// (status.observedGeneration and the Ready condition's
-	// observedGeneration equal metadata.generation).
-	Observed   bool                     `json:"observed"`
-	Deleting   bool                     `json:"deleting,omitempty"`
-	Components []k0rdent.ComponentState `json:"components,omitempty"`
-}
-
-// ObserveRegion summarises a Region (nil: it does not exist).
-func ObserveRegion(rg *kcmv1.Region) RegionState {
-	if rg == nil {
-		return RegionState{}
-	}
-	s := RegionState{Exists: true, Deleting: !rg.DeletionTimestamp.IsZero(), Observed: rg.Status.ObservedGeneration == rg.Generation}
-	if cond := meta.FindStatusCondition(rg.Status.Conditions, kcmv1.ReadyCondition); cond != nil {
-		s.Reason, s.Message = cond.Reason, cond.Message
-		s.Ready = cond.Status == metav1.ConditionTrue
-		if cond.ObservedGeneration != 0 && cond.ObservedGeneration != rg.Generation {
-			s.Observed = false
-		}
-	}
-	names := make([]string, 0, len(rg.Status.Components))
-	for name := range rg.Status.Components {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		c := rg.Status.Components[name]
-		s.Components = append(s.Components, k0rdent.ComponentState{Name: name, Success: c.Success, Error: c.Error, Template: c.Template})
-	}
-	return s
-}
-
-// Done says whether the Region is Ready for its latest spec.
-func (s RegionState) Done() bool { return s.Exists && s.Ready && s.Observed && !s.Deleting }
-
-// Summary is one line for progress output: "Ready=False
-// NotAllComponentsHealthy · 2/4 components healthy · velero: installing".
-func (s RegionState) Summary() string {
-	if !s.Exists {
-		return "does not exist"
-	}
-	var parts []string
-	switch {
-	case s.Reason == "":
-		parts = append(parts, "Ready condition not set yet")
-	case s.Ready:
-		parts = append(parts, "Ready=True "+s.Reason)
-	default:
-		msg := "Ready=False " + s.Reason
-		if s.Reason == kcmv1.RegionConfigurationErrorReason && s.Message != "" {
-			msg += ": " + s.Message
-		}
-		parts = append(parts, msg)
-	}
-	if !s.Observed {
-		parts = append(parts, "the controller has not seen the latest spec yet")
-	}
-	if s.Deleting {
-		parts = append(parts, "being deleted")
-	}
-	if len(s.Components) > 0 {
-		healthy := 0
-		var bad []string
-		for _, c := range s.Components {
-			if c.Success {
-				healthy++
-				continue
-			}
-			what := "installing"
-			if c.Error != "" {
-				what = c.Error
-			}
-			bad = append(bad, c.Name+": "+what)
-		}
-		parts = append(parts, fmt.Sprintf("%d/%d components healthy", healthy, len(s.Components)))
-		parts = append(parts, bad...)
-	}
-	return strings.Join(parts, " · ")
 }

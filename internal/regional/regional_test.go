@@ -67,9 +67,9 @@ func TestPhasesAreOneChainPerRegion(t *testing.T) {
 		if p.Name() != PhaseName(region, step) {
 			t.Errorf("phase %d is %s, want %s", i, p.Name(), PhaseName(region, step))
 		}
-		r, ok := p.(phase.Regional)
-		if !ok || r.Region() != region {
-			t.Errorf("%s: not a Regional phase of %s", p.Name(), region)
+		r, ok := p.(phase.Grouped)
+		if !ok || r.Group() != region {
+			t.Errorf("%s: not a phase of group %s", p.Name(), region)
 		}
 		if _, ok := p.(phase.Verifier); !ok {
 			t.Errorf("%s: not a Verifier: a resume would redo it", p.Name())
@@ -133,7 +133,11 @@ func TestSelectUnknownNamesListsConfigured(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error for unknown names")
 	}
-	for _, want := range []string{`"nope", "nada" are not regional clusters`, "regional-useast, regional-westeu"} {
+	var unknown *UnknownRegionError
+	if !errors.As(err, &unknown) || !slices.Equal(unknown.Names, []string{"nope", "nada"}) {
+		t.Errorf("error %v is not an *UnknownRegionError naming nope and nada", err)
+	}
+	for _, want := range []string{`no regional cluster named "nope", "nada" in the configuration`, "regional-useast, regional-westeu"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -377,7 +381,7 @@ func TestErrorCarriesTheFix(t *testing.T) {
 func TestDeployWithoutManagementFailsAtPreflight(t *testing.T) {
 	cfg := parse(t, testConfig)
 	env := &Env{Config: cfg}
-	rep, err := Deploy(t.Context(), env, nil, DeployOptions{})
+	rep, err := (&Deploy{Env: env}).Run(t.Context())
 	if err == nil || rep == nil {
 		t.Fatalf("Deploy: %v, %v", rep, err)
 	}

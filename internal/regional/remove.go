@@ -145,30 +145,37 @@ func (p *RemovalPlan) Steps() []string {
 	return out
 }
 
-// PlanRemoval looks at what removing regional cluster name involves. It
+// Remove removes one regional cluster (`region remove`): Plan looks, Run
+// acts on the plan.
+type Remove struct {
+	Env *Env
+	// Name is the regional cluster to remove.
+	Name string
+	RemoveOptions
+}
+
+// Plan looks at what removing regional cluster name involves. It
 // changes nothing. A name that neither the configuration, the record nor the
 // management cluster knows is an error.
-func PlanRemoval(ctx context.Context, env *Env, name string, opts RemoveOptions) (*RemovalPlan, error) {
+func (op *Remove) Plan(ctx context.Context) (*RemovalPlan, error) {
+	env, name, opts := op.Env, op.Name, op.RemoveOptions
 	mc, err := env.management(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v := &opsView{env: env}
-	if env.Session != nil {
-		v.rec = env.Session.Snapshot()
-	}
-	if err := v.load(ctx, mc); err != nil {
+	v, err := observe(ctx, env, mc)
+	if err != nil {
 		return nil, err
 	}
 	return v.planRemoval(ctx, mc, name, opts)
 }
 
-func (v *opsView) planRemoval(ctx context.Context, mc *kube.Clients, name string, opts RemoveOptions) (*RemovalPlan, error) {
+func (v *observed) planRemoval(ctx context.Context, mc *kube.Clients, name string, opts RemoveOptions) (*RemovalPlan, error) {
 	_, configured := v.configured(name)
 	r := v.record(name)
 	rg := v.regions[name]
 	if !configured && r == nil && rg == nil {
-		return nil, fmt.Errorf("no regional cluster named %q in the configuration, the record or on the management cluster (known: %s)", name, orNone(v.names()))
+		return nil, &UnknownRegionError{Names: []string{name}, Where: whereKnown, Known: v.names()}
 	}
 	p := &RemovalPlan{Region: name, Configured: configured, RegionExists: rg != nil, Force: opts.Force,
 		ClusterDeployments: v.placed(name), Credentials: []string{}}
@@ -238,7 +245,7 @@ type RemovalStep struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 }
 
-// Remove removes a regional cluster as planned, in this order: the
+// Run removes a regional cluster as planned, in this order: the
 // ClusterDeployments placed in it (only with Force; without it a region in
 // use is refused with *InUseError and nothing is touched), the per-region
 // Credentials, the Region (waiting until k0rdent removed its finalizer), the
@@ -248,7 +255,8 @@ type RemovalStep struct {
 // record moves to removing and then removed, with events. A failed step
 // stops the removal (record status stays removing, with the error); running
 // it again continues.
-func Remove(ctx context.Context, env *Env, plan *RemovalPlan, opts RemoveOptions) (*RemovalReport, error) {
+func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, error) {
+	env, opts := op.Env, op.RemoveOptions
 	start := env.now()
 	mc, err := env.management(ctx)
 	if err != nil {
@@ -257,11 +265,8 @@ func Remove(ctx context.Context, env *Env, plan *RemovalPlan, opts RemoveOptions
 	name := plan.Region
 	rep := &RemovalReport{Region: name, Steps: []RemovalStep{}}
 	// Look again: ClusterDeployments may have been placed since the plan.
-	v := &opsView{env: env}
-	if env.Session != nil {
-		v.rec = env.Session.Snapshot()
-	}
-	if err := v.load(ctx, mc); err != nil {
+	v, err := observe(ctx, env, mc)
+	if err != nil {
 		return nil, err
 	}
 	now, err := v.planRemoval(ctx, mc, name, RemoveOptions{Force: plan.Force, DeleteCluster: opts.DeleteCluster || plan.DeleteRegionalCluster})

@@ -13,7 +13,7 @@ import (
 
 func TestPlanRemovalRefusesARegionInUse(t *testing.T) {
 	env, _ := statusWorld(t)
-	plan, err := PlanRemoval(t.Context(), env, "regional-useast", RemoveOptions{})
+	plan, err := (&Remove{Env: env, Name: "regional-useast", RemoveOptions: RemoveOptions{}}).Plan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestPlanRemovalRefusesARegionInUse(t *testing.T) {
 		}
 	}
 
-	forced, err := PlanRemoval(t.Context(), env, "regional-useast", RemoveOptions{Force: true})
+	forced, err := (&Remove{Env: env, Name: "regional-useast", RemoveOptions: RemoveOptions{Force: true}}).Plan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,14 +59,14 @@ func TestPlanRemovalRefusesARegionInUse(t *testing.T) {
 func TestPlanRemovalKeepsAnAdoptedCluster(t *testing.T) {
 	adopted := opsCD("kcm-system", "regional-cluster-useast", "azure-cluster-credential", nil, true)
 	env, _ := opsEnv(t, opsTestConfig, adopted, opsRegion("regional-useast", ourLabels("regional-useast"), true, kcmv1.AllComponentsHealthyReason, &kcmv1.ClusterDeploymentRef{Namespace: "kcm-system", Name: "regional-cluster-useast"}))
-	plan, err := PlanRemoval(t.Context(), env, "regional-useast", RemoveOptions{})
+	plan, err := (&Remove{Env: env, Name: "regional-useast", RemoveOptions: RemoveOptions{}}).Plan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if plan.Refusal() != nil || plan.DeleteRegionalCluster || !strings.Contains(plan.ClusterDeploymentReason, "adopted") {
 		t.Errorf("adopted: delete %t (%s), refusal %v", plan.DeleteRegionalCluster, plan.ClusterDeploymentReason, plan.Refusal())
 	}
-	plan, err = PlanRemoval(t.Context(), env, "regional-useast", RemoveOptions{DeleteCluster: true})
+	plan, err = (&Remove{Env: env, Name: "regional-useast", RemoveOptions: RemoveOptions{DeleteCluster: true}}).Plan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestPlanRemovalKeepsAnAdoptedCluster(t *testing.T) {
 		t.Errorf("--delete-cluster: delete %t (%s)", plan.DeleteRegionalCluster, plan.ClusterDeploymentReason)
 	}
 
-	if _, err := PlanRemoval(t.Context(), env, "nowhere", RemoveOptions{}); err == nil || !strings.Contains(err.Error(), "regional-useast") {
+	if _, err := (&Remove{Env: env, Name: "nowhere", RemoveOptions: RemoveOptions{}}).Plan(t.Context()); err == nil || !strings.Contains(err.Error(), "regional-useast") {
 		t.Errorf("unknown region: err = %v, want the known names", err)
 	}
 }
@@ -82,7 +82,7 @@ func TestPlanRemovalKeepsAnAdoptedCluster(t *testing.T) {
 func TestPlanRemovalDeletesOnlyTheKubeconfigSecretItMade(t *testing.T) {
 	ours := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kcm-system", Name: "external-westeu", Labels: ourLabels("regional-westeu")}}
 	env, c := opsEnv(t, opsTestConfig, ours, opsRegion("regional-westeu", ourLabels("regional-westeu"), true, kcmv1.AllComponentsHealthyReason, nil))
-	plan, err := PlanRemoval(t.Context(), env, "regional-westeu", RemoveOptions{})
+	plan, err := (&Remove{Env: env, Name: "regional-westeu", RemoveOptions: RemoveOptions{}}).Plan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestPlanRemovalDeletesOnlyTheKubeconfigSecretItMade(t *testing.T) {
 	if err := c.Update(t.Context(), ours); err != nil {
 		t.Fatal(err)
 	}
-	plan, err = PlanRemoval(t.Context(), env, "regional-westeu", RemoveOptions{})
+	plan, err = (&Remove{Env: env, Name: "regional-westeu", RemoveOptions: RemoveOptions{}}).Plan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

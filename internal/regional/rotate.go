@@ -192,7 +192,17 @@ func FindManagementIdentity(ctx context.Context, env *Env, c client.Client) (*Ma
 	return &ManagementIdentity{Credential: key, Identity: ref, Secret: client.ObjectKey{Namespace: ns, Name: name}}, nil
 }
 
-// RotateCredentials puts a new client secret into the Secret of the
+// RotateCredentials puts a new client secret in place (`region
+// rotate-credentials`): see Run.
+type RotateCredentials struct {
+	Env *Env
+	// Secret is the new client secret; it is never logged, recorded or
+	// returned.
+	Secret []byte
+	RotateOptions
+}
+
+// Run puts a new client secret into the Secret of the
 // management Credential's AzureClusterIdentity, makes k0rdent copy it again
 // into every region (k0rdent 1.5.0 reconciles a Credential on any update of
 // the object, so each per-region Credential is annotated), and verifies that
@@ -203,7 +213,8 @@ func FindManagementIdentity(ctx context.Context, env *Env, c client.Client) (*Ma
 // The error is for what stops the whole rotation (the management identity
 // cannot be found or updated); a region that does not get the new secret is
 // reported in the RotationReport (see Failed).
-func RotateCredentials(ctx context.Context, env *Env, secret []byte, opts RotateOptions) (*RotationReport, error) {
+func (op *RotateCredentials) Run(ctx context.Context) (*RotationReport, error) {
+	env, secret, opts := op.Env, op.Secret, op.RotateOptions
 	secret = bytes.TrimSpace(secret)
 	if len(secret) == 0 {
 		return nil, errors.New("the new client secret is empty; give it in a file (--secret-file) or on standard input")
@@ -220,11 +231,8 @@ func RotateCredentials(ctx context.Context, env *Env, secret []byte, opts Rotate
 	rep := &RotationReport{Kind: "credentials", Secret: mi.Secret.String(), Regions: []RegionRotation{}}
 
 	// Which regions: their per-region Credentials with the same identity.
-	v := &opsView{env: env}
-	if env.Session != nil {
-		v.rec = env.Session.Snapshot()
-	}
-	if err := v.load(ctx, mc); err != nil {
+	v, err := observe(ctx, env, mc)
+	if err != nil {
 		return nil, err
 	}
 	type target struct {
@@ -260,7 +268,7 @@ func RotateCredentials(ctx context.Context, env *Env, secret []byte, opts Rotate
 	}
 	for _, n := range opts.Names {
 		if !seen[n] && !slicesContainsFunc(targets, func(t target) bool { return t.name == n }) {
-			return nil, fmt.Errorf("no regional cluster named %q has a Credential with the management identity (known: %s)", n, orNone(v.names()))
+			return nil, &UnknownRegionError{Names: []string{n}, Where: "with a Credential of the management identity", Known: v.names()}
 		}
 	}
 	sort.SliceStable(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
@@ -340,7 +348,7 @@ func slicesContainsFunc[T any](s []T, f func(T) bool) bool {
 
 // regionalClients builds clients for a region from the kubeconfig the
 // management cluster keeps for it.
-func (v *opsView) regionalClients(ctx context.Context, mc *kube.Clients, name string) (*kube.Clients, KubeconfigRef, error) {
+func (v *observed) regionalClients(ctx context.Context, mc *kube.Clients, name string) (*kube.Clients, KubeconfigRef, error) {
 	ref, ok := v.kubeconfigRef(name)
 	if !ok {
 		return nil, ref, fmt.Errorf("no kubeconfig is known for regional cluster %s", name)
@@ -360,7 +368,7 @@ func (v *opsView) regionalClients(ctx context.Context, mc *kube.Clients, name st
 
 // rotateCredentialIn asks k0rdent to copy the identity into one region
 // again and waits until the copy of its Secret holds the new secret.
-func (v *opsView) rotateCredentialIn(ctx context.Context, mc *kube.Clients, name string, cred *kcmv1.Credential, mi *ManagementIdentity, want [32]byte, timeout time.Duration, opts RotateOptions) (out RegionRotation) {
+func (v *observed) rotateCredentialIn(ctx context.Context, mc *kube.Clients, name string, cred *kcmv1.Credential, mi *ManagementIdentity, want [32]byte, timeout time.Duration, opts RotateOptions) (out RegionRotation) {
 	start := time.Now()
 	target := client.ObjectKey{Namespace: cred.Namespace, Name: mi.Secret.Name}
 	out = RegionRotation{Name: name, Target: "Secret " + target.String(), Action: "re-copied by k0rdent"}
@@ -421,7 +429,14 @@ func (v *opsView) rotateCredentialIn(ctx context.Context, mc *kube.Clients, name
 	return out
 }
 
-// RotateCertificates writes the management cluster's current registry
+// RotateCertificates writes the registry certificate into the regions
+// (`region rotate-certificates`): see Run.
+type RotateCertificates struct {
+	Env *Env
+	RotateOptions
+}
+
+// Run writes the management cluster's current registry
 // certificate Secret (the one the kcm controller runs with,
 // --registry-cert-secret-name) into the system namespace of every regional
 // cluster, through the regional kubeconfig, and verifies that each holds
@@ -429,7 +444,8 @@ func (v *opsView) rotateCredentialIn(ctx context.Context, mc *kube.Clients, name
 // it is missing there and never updates it, so a rotated certificate reaches
 // existing regions only this way. When the kcm controller runs without a
 // certificate, the report says so (NotConfigured) and nothing is done.
-func RotateCertificates(ctx context.Context, env *Env, opts RotateOptions) (*RotationReport, error) {
+func (op *RotateCertificates) Run(ctx context.Context) (*RotationReport, error) {
+	env, opts := op.Env, op.RotateOptions
 	start := env.now()
 	mc, err := env.management(ctx)
 	if err != nil {
@@ -457,11 +473,8 @@ func RotateCertificates(ctx context.Context, env *Env, opts RotateOptions) (*Rot
 		}
 		return nil, fmt.Errorf("reading Secret %s on the management cluster: %w", key, err)
 	}
-	v := &opsView{env: env}
-	if env.Session != nil {
-		v.rec = env.Session.Snapshot()
-	}
-	if err := v.load(ctx, mc); err != nil {
+	v, err := observe(ctx, env, mc)
+	if err != nil {
 		return nil, err
 	}
 	var names []string
@@ -472,7 +485,7 @@ func RotateCertificates(ctx context.Context, env *Env, opts RotateOptions) (*Rot
 	}
 	for _, n := range opts.Names {
 		if !containsString(names, n) {
-			return nil, fmt.Errorf("no regional cluster named %q in the configuration, the record or on the management cluster (known: %s)", n, orNone(v.names()))
+			return nil, &UnknownRegionError{Names: []string{n}, Where: whereKnown, Known: v.names()}
 		}
 	}
 	timeout := opts.Timeout
@@ -513,7 +526,7 @@ func RotateCertificates(ctx context.Context, env *Env, opts RotateOptions) (*Rot
 
 // writeCertificate creates or updates the certificate Secret in one regional
 // cluster and verifies it.
-func (v *opsView) writeCertificate(ctx context.Context, mc *kube.Clients, name string, orig *corev1.Secret, opts RotateOptions) (out RegionRotation) {
+func (v *observed) writeCertificate(ctx context.Context, mc *kube.Clients, name string, orig *corev1.Secret, opts RotateOptions) (out RegionRotation) {
 	start := time.Now()
 	key := client.ObjectKey{Namespace: orig.Namespace, Name: orig.Name}
 	out = RegionRotation{Name: name, Target: "Secret " + key.String()}

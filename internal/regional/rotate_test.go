@@ -8,7 +8,7 @@ import (
 
 func TestRotateCertificatesWithoutACertificate(t *testing.T) {
 	env, _ := opsEnv(t, opsTestConfig, opsKCMDeployment(""))
-	rep, err := RotateCertificates(t.Context(), env, RotateOptions{})
+	rep, err := (&RotateCertificates{Env: env}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -16,7 +16,7 @@ func TestRotateCertificatesWithoutACertificate(t *testing.T) {
 		t.Errorf("%+v", rep)
 	}
 	env, _ = opsEnv(t, opsTestConfig)
-	rep, err = RotateCertificates(t.Context(), env, RotateOptions{})
+	rep, err = (&RotateCertificates{Env: env}).Run(t.Context())
 	if err != nil || !strings.Contains(rep.NotConfigured, "no kcm controller Deployment") {
 		t.Errorf("no kcm Deployment: %v %+v", err, rep)
 	}
@@ -24,11 +24,11 @@ func TestRotateCertificatesWithoutACertificate(t *testing.T) {
 
 func TestRotateCredentialsNeedsAManagementIdentity(t *testing.T) {
 	env, _ := opsEnv(t, opsTestConfig)
-	_, err := RotateCredentials(t.Context(), env, []byte("s3cret-value"), RotateOptions{})
+	_, err := (&RotateCredentials{Env: env, Secret: []byte("s3cret-value")}).Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "k0rdentctl credentials setup") || strings.Contains(err.Error(), "s3cret-value") {
 		t.Errorf("err = %v, want the fix and never the secret", err)
 	}
-	if _, err := RotateCredentials(t.Context(), env, []byte(" \n"), RotateOptions{}); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, err := (&RotateCredentials{Env: env, Secret: []byte(" \n")}).Run(t.Context()); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("an empty secret: %v", err)
 	}
 }

@@ -2,25 +2,17 @@ package regional
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
-	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
@@ -62,15 +54,21 @@ const (
 	CertificatesUnknown       = "unknown"
 )
 
-// StatusOptions select and feed Status.
-type StatusOptions struct {
+// Status describes every regional cluster the configuration, the record or
+// the management cluster knows (`region status`). It reads the management
+// cluster with one list call per object kind (Regions, Credentials,
+// ClusterDeployments) and one read of the kcm controller Deployment, whatever
+// the number of regions, and never contacts the regional clusters (Health
+// does). It changes nothing.
+type Status struct {
+	Env *Env
 	// States keeps regions with one of these statuses (all when empty).
 	States []string
 	// Locations keeps regions in one of these Azure locations (all when
 	// empty); compared without regard to case.
 	Locations []string
 	// Record is the deployment record (nil when there is none yet); Status
-	// reads it and never changes it. When nil, env.Session's snapshot is
+	// reads it and never changes it. When nil, Env.Session's snapshot is
 	// used if there is a session.
 	Record *state.Record
 }
@@ -167,23 +165,20 @@ func CheckStatusFilters(states []string) error {
 	return nil
 }
 
-// Status describes every regional cluster the configuration, the record or
-// the management cluster knows. It reads the management cluster with one
-// list call per object kind (Regions, Credentials, ClusterDeployments) and
-// one read of the kcm controller Deployment, whatever the number of regions,
-// and never contacts the regional clusters (`region health` does). When the
-// management cluster cannot be read, the report says why and holds what the
-// configuration and record say; the error is then nil.
-func Status(ctx context.Context, env *Env, opts StatusOptions) (*StatusReport, error) {
-	if err := CheckStatusFilters(opts.States); err != nil {
+// Run reads the status. When the management cluster cannot be read, the
+// report says why and holds what the configuration and record say; the error
+// is then nil.
+func (s *Status) Run(ctx context.Context) (*StatusReport, error) {
+	env := s.Env
+	if err := CheckStatusFilters(s.States); err != nil {
 		return nil, err
 	}
-	rec := opts.Record
+	rec := s.Record
 	if rec == nil && env.Session != nil {
 		rec = env.Session.Snapshot()
 	}
 	rep := &StatusReport{CheckedAt: env.now().UTC(), Regions: []RegionStatus{}, Counts: map[string]int{}}
-	v := &opsView{env: env, rec: rec}
+	v := &observed{env: env, rec: rec}
 	if mc, err := env.management(ctx); err != nil {
 		rep.ManagementError = err.Error()
 	} else {
@@ -197,10 +192,10 @@ func Status(ctx context.Context, env *Env, opts StatusOptions) (*StatusReport, e
 	for _, name := range v.names() {
 		row := v.status(name)
 		rep.Total++
-		if len(opts.States) > 0 && !slices.Contains(opts.States, row.Status) {
+		if len(s.States) > 0 && !slices.Contains(s.States, row.Status) {
 			continue
 		}
-		if len(opts.Locations) > 0 && !slices.ContainsFunc(opts.Locations, func(l string) bool { return strings.EqualFold(l, row.Location) }) {
+		if len(s.Locations) > 0 && !slices.ContainsFunc(s.Locations, func(l string) bool { return strings.EqualFold(l, row.Location) }) {
 			continue
 		}
 		rep.Counts[row.Status]++
@@ -209,292 +204,8 @@ func Status(ctx context.Context, env *Env, opts StatusOptions) (*StatusReport, e
 	return rep, nil
 }
 
-// opsView is one look at everything that describes the regional clusters:
-// the configuration, the record and (when loaded) the management cluster's
-// Regions, Credentials and ClusterDeployments, each read with one list call.
-type opsView struct {
-	env *Env
-	rec *state.Record // may be nil
-
-	loaded     bool
-	regions    map[string]*kcmv1.Region
-	creds      []kcmv1.Credential
-	cds        []kcmv1.ClusterDeployment
-	certSecret string // registry certificate Secret, "" when none
-	certKnown  bool
-	secrets    []corev1.Secret // Secrets k0rdentctl made in the system namespace (cleanup only)
-}
-
-// load lists the management cluster's objects (one call per kind).
-func (v *opsView) load(ctx context.Context, mc *kube.Clients) error {
-	c := mc.Client
-	regions := &kcmv1.RegionList{}
-	if err := c.List(ctx, regions); err != nil {
-		if meta.IsNoMatchError(err) {
-			return fmt.Errorf("the management cluster %s does not serve the Region API: k0rdent %s or newer is not installed (k0rdentctl k0rdent status)", mc.Server, config.MinRegionalVersion)
-		}
-		return fmt.Errorf("listing the Regions on the management cluster %s: %w", mc.Server, err)
-	}
-	creds := &kcmv1.CredentialList{}
-	if err := c.List(ctx, creds); err != nil {
-		return fmt.Errorf("listing the Credentials on the management cluster %s: %w", mc.Server, err)
-	}
-	cds := &kcmv1.ClusterDeploymentList{}
-	if err := c.List(ctx, cds); err != nil {
-		return fmt.Errorf("listing the ClusterDeployments on the management cluster %s: %w", mc.Server, err)
-	}
-	name, _, found, err := RegistryCertSecretName(ctx, c, v.env.namespace())
-	if err != nil {
-		return err
-	}
-	v.certSecret, v.certKnown = name, found
-	v.regions = make(map[string]*kcmv1.Region, len(regions.Items))
-	for i := range regions.Items {
-		v.regions[regions.Items[i].Name] = &regions.Items[i]
-	}
-	v.creds, v.cds, v.loaded = creds.Items, cds.Items, true
-	return nil
-}
-
-// deploymentID is the id of the deployment being looked at: the
-// environment's, else the record's.
-func (v *opsView) deploymentID() string {
-	if id := v.env.deploymentID(); id != "" {
-		return id
-	}
-	if v.rec != nil {
-		return v.rec.DeploymentID
-	}
-	return ""
-}
-
-// ours says whether labels mark an object k0rdentctl created for this
-// deployment (an object without the deployment label counts as ours).
-func (v *opsView) ours(labels map[string]string) bool {
-	if !CreatedByUs(labels) {
-		return false
-	}
-	d := labels[LabelDeployment]
-	return d == "" || d == v.deploymentID()
-}
-
-// names lists the known regions: configured ones in configuration order,
-// then those only in the record, then Regions only on the cluster (sorted).
-func (v *opsView) names() []string {
-	var out []string
-	seen := map[string]bool{}
-	add := func(n string) {
-		if n != "" && !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
-	for _, rc := range v.env.Config.Software.K0rdent.Regional.Clusters {
-		add(rc.Name)
-	}
-	if v.rec != nil {
-		for _, c := range v.rec.K0rdentRegional.Clusters {
-			add(c.Name)
-		}
-	}
-	var extra []string
-	for n := range v.regions {
-		if !seen[n] {
-			extra = append(extra, n)
-		}
-	}
-	sort.Strings(extra)
-	for _, n := range extra {
-		add(n)
-	}
-	return out
-}
-
-func (v *opsView) configured(name string) (config.RegionalCluster, bool) {
-	rc, ok := v.env.Config.RegionalCluster(name)
-	if !ok {
-		return config.RegionalCluster{}, false
-	}
-	return *rc, true
-}
-
-func (v *opsView) record(name string) *state.RegionalCluster {
-	if v.rec == nil {
-		return nil
-	}
-	return v.rec.Regional(name)
-}
-
-// known says whether the configuration or the record (other than as
-// removed) knows the region.
-func (v *opsView) known(name string) bool {
-	if _, ok := v.configured(name); ok {
-		return true
-	}
-	r := v.record(name)
-	return r != nil && r.Status != state.RegionalRemoved
-}
-
-// regionalCredentials are the Credentials with spec.region == region.
-func (v *opsView) regionalCredentials(region string) []*kcmv1.Credential {
-	var out []*kcmv1.Credential
-	for i := range v.creds {
-		if v.creds[i].Spec.Region == region {
-			out = append(out, &v.creds[i])
-		}
-	}
-	return out
-}
-
-// placed are the ClusterDeployments whose Credential targets region,
-// "namespace/name", sorted.
-func (v *opsView) placed(region string) []string {
-	creds := map[client.ObjectKey]bool{}
-	for _, c := range v.regionalCredentials(region) {
-		creds[client.ObjectKey{Namespace: c.Namespace, Name: c.Name}] = true
-	}
-	out := []string{}
-	if len(creds) == 0 {
-		return out
-	}
-	for i := range v.cds {
-		cd := &v.cds[i]
-		if creds[client.ObjectKey{Namespace: cd.Namespace, Name: cd.Spec.Credential}] {
-			out = append(out, cd.Namespace+"/"+cd.Name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// kubeconfigRef is where the management cluster keeps the region's
-// kubeconfig: what its Region references (the reference k0rdent itself
-// uses), else what the configuration or the record says.
-func (v *opsView) kubeconfigRef(name string) (KubeconfigRef, bool) {
-	ns := v.env.namespace()
-	if rg := v.regions[name]; rg != nil {
-		switch {
-		case rg.Spec.KubeConfig != nil:
-			key := rg.Spec.KubeConfig.Key
-			if key == "" {
-				key = config.KubeconfigSecretDataKey
-			}
-			return KubeconfigRef{Namespace: ns, Name: rg.Spec.KubeConfig.Name, Key: key}, true
-		case rg.Spec.ClusterDeployment != nil:
-			cdNS := rg.Spec.ClusterDeployment.Namespace
-			if cdNS == "" {
-				cdNS = ns
-			}
-			return KubeconfigRef{Namespace: cdNS, Name: KubeconfigSecretName(rg.Spec.ClusterDeployment.Name), Key: KubeconfigKey}, true
-		}
-	}
-	if rc, ok := v.configured(name); ok {
-		return KubeconfigSource(v.env.Config, rc), true
-	}
-	if r := v.record(name); r != nil {
-		switch {
-		case r.Type == state.RegionalTypeClusterDeployment && r.ClusterDeploymentRef != "":
-			return KubeconfigRef{Namespace: ns, Name: KubeconfigSecretName(r.ClusterDeploymentRef), Key: KubeconfigKey}, true
-		case r.KubeconfigSecret != "":
-			return KubeconfigRef{Namespace: ns, Name: r.KubeconfigSecret, Key: config.KubeconfigSecretDataKey}, true
-		}
-	}
-	return KubeconfigRef{}, false
-}
-
-// clusterDeploymentKey is the regional cluster's own ClusterDeployment, if
-// it has one.
-func (v *opsView) clusterDeploymentKey(name string) (client.ObjectKey, bool) {
-	if rg := v.regions[name]; rg != nil && rg.Spec.ClusterDeployment != nil {
-		ns := rg.Spec.ClusterDeployment.Namespace
-		if ns == "" {
-			ns = v.env.namespace()
-		}
-		return client.ObjectKey{Namespace: ns, Name: rg.Spec.ClusterDeployment.Name}, true
-	}
-	if rc, ok := v.configured(name); ok && rc.Type() == config.RegionalTypeDeployment {
-		ref := KubeconfigSource(v.env.Config, rc)
-		return client.ObjectKey{Namespace: ref.Namespace, Name: rc.ClusterDeploymentRef}, true
-	}
-	if r := v.record(name); r != nil && r.Type == state.RegionalTypeClusterDeployment && r.ClusterDeploymentRef != "" {
-		return client.ObjectKey{Namespace: v.env.namespace(), Name: r.ClusterDeploymentRef}, true
-	}
-	return client.ObjectKey{}, false
-}
-
-// kubeconfigPath is the region's local kubeconfig file: the record's, else
-// where it would be written.
-func (v *opsView) kubeconfigPath(name string) string {
-	if r := v.record(name); r != nil && r.KubeconfigPath != "" {
-		return r.KubeconfigPath
-	}
-	if v.env.Files != nil {
-		return v.env.Files.KubeconfigPath(name)
-	}
-	return ""
-}
-
-// regionalCluster is the region's configuration, or one rebuilt from the
-// record or the Region for a region no longer configured (its components
-// read from the Region's spec).
-func (v *opsView) regionalCluster(name string) config.RegionalCluster {
-	if rc, ok := v.configured(name); ok {
-		return rc
-	}
-	rc := config.RegionalCluster{Name: name}
-	if r := v.record(name); r != nil {
-		rc.Location = r.Location
-		rc.ClusterDeploymentRef = r.ClusterDeploymentRef
-		rc.KubeconfigSecret = r.KubeconfigSecret
-	}
-	if rg := v.regions[name]; rg != nil {
-		switch {
-		case rg.Spec.ClusterDeployment != nil:
-			rc.ClusterDeploymentRef, rc.KubeconfigSecret = rg.Spec.ClusterDeployment.Name, ""
-			rc.ClusterDeployment = &config.ClusterDeploymentSpec{Namespace: rg.Spec.ClusterDeployment.Namespace}
-		case rg.Spec.KubeConfig != nil:
-			rc.ClusterDeploymentRef, rc.KubeconfigSecret = "", rg.Spec.KubeConfig.Name
-		}
-		cm, vel := regionFlags(rg)
-		rc.Components.CertManager, rc.Components.Velero = &cm, &vel
-	}
-	return rc
-}
-
-// regionFlags reads cert-manager.enabled and velero.enabled from a Region's
-// spec.core.kcm.config (the kcm-regional chart defaults: true).
-func regionFlags(rg *kcmv1.Region) (certManager, velero bool) {
-	certManager, velero = true, true
-	if rg.Spec.Core == nil || rg.Spec.Core.KCM.Config == nil {
-		return
-	}
-	cfg := map[string]any{}
-	if err := json.Unmarshal(rg.Spec.Core.KCM.Config.Raw, &cfg); err != nil {
-		return
-	}
-	if b, ok := nestedBool(cfg, ValueCertManager, "enabled"); ok {
-		certManager = b
-	}
-	if b, ok := nestedBool(cfg, ValueVelero, "enabled"); ok {
-		velero = b
-	}
-	return
-}
-
-// regionProviders lists a Region's providers.
-func regionProviders(rg *kcmv1.Region) []string {
-	var out []string
-	if rg == nil {
-		return nil
-	}
-	for _, p := range rg.Spec.Providers {
-		out = append(out, p.Name)
-	}
-	return out
-}
-
 // status builds the row of one region.
-func (v *opsView) status(name string) RegionStatus {
+func (v *observed) status(name string) RegionStatus {
 	rc, configured := v.configured(name)
 	r := v.record(name)
 	rg := v.regions[name]
@@ -565,7 +276,7 @@ func (v *opsView) status(name string) RegionStatus {
 	return row
 }
 
-func (v *opsView) credentialState(name string, rc config.RegionalCluster, configured bool, r *state.RegionalCluster) (string, *CredentialState) {
+func (v *observed) credentialState(name string, rc config.RegionalCluster, configured bool, r *state.RegionalCluster) (string, *CredentialState) {
 	want := client.ObjectKey{Namespace: v.env.credentialNamespace(), Name: v.env.Config.RegionalCredentialName(name)}
 	var cred *kcmv1.Credential
 	for _, c := range v.regionalCredentials(name) {
@@ -595,7 +306,7 @@ func (v *opsView) credentialState(name string, rc config.RegionalCluster, config
 	return CredentialsReady, cs
 }
 
-func (v *opsView) certificateState(r *state.RegionalCluster) string {
+func (v *observed) certificateState(r *state.RegionalCluster) string {
 	switch {
 	case v.certKnown && v.certSecret == "", !v.certKnown:
 		return CertificatesNotConfigured
@@ -606,7 +317,7 @@ func (v *opsView) certificateState(r *state.RegionalCluster) string {
 }
 
 // problem says what is wrong with a region, "" when nothing is.
-func (v *opsView) problem(row RegionStatus, rc config.RegionalCluster, configured bool) string {
+func (v *observed) problem(row RegionStatus, rc config.RegionalCluster, configured bool) string {
 	switch row.Status {
 	case state.RegionalFailed:
 		if row.LastError != "" {
@@ -635,36 +346,4 @@ func (v *opsView) problem(row RegionStatus, rc config.RegionalCluster, configure
 		return msg
 	}
 	return ""
-}
-
-// opsEach calls fn for 0..n-1, at most parallel at a time (all at once when
-// parallel <= 0), and waits for every call.
-func opsEach(n, parallel int, fn func(i int)) {
-	if parallel <= 0 || parallel > n {
-		parallel = n
-	}
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
-}
-
-// existingFile returns path when a file is there, "" otherwise.
-func existingFile(path string) string {
-	if path == "" {
-		return ""
-	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return ""
-		}
-	}
-	return path
 }

@@ -193,7 +193,7 @@ func statusWorld(t *testing.T) (*Env, *state.Record) {
 
 func TestStatusDescribesEveryRegion(t *testing.T) {
 	env, rec := statusWorld(t)
-	rep, err := Status(t.Context(), env, StatusOptions{Record: rec})
+	rep, err := (&Status{Env: env, Record: rec}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,21 +261,21 @@ func TestStatusDescribesEveryRegion(t *testing.T) {
 
 func TestStatusFilters(t *testing.T) {
 	env, rec := statusWorld(t)
-	rep, err := Status(t.Context(), env, StatusOptions{Record: rec, States: []string{state.RegionalFailed, StatusOrphaned}})
+	rep, err := (&Status{Env: env, Record: rec, States: []string{state.RegionalFailed, StatusOrphaned}}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Regions) != 2 || rep.Total != 5 || rep.Counts[state.RegionalFailed] != 1 || rep.Counts[StatusOrphaned] != 1 {
 		t.Errorf("--state failed,orphaned: %d rows of %d, counts %v", len(rep.Regions), rep.Total, rep.Counts)
 	}
-	rep, err = Status(t.Context(), env, StatusOptions{Record: rec, Locations: []string{"EastUS"}})
+	rep, err = (&Status{Env: env, Record: rec, Locations: []string{"EastUS"}}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Regions) != 1 || rep.Regions[0].Name != "regional-useast" {
 		t.Errorf("--location EastUS: %v", rep.Regions)
 	}
-	if _, err := Status(t.Context(), env, StatusOptions{States: []string{"broken"}}); err == nil || !strings.Contains(err.Error(), "deployed") {
+	if _, err := (&Status{Env: env, States: []string{"broken"}}).Run(t.Context()); err == nil || !strings.Contains(err.Error(), "deployed") {
 		t.Errorf("an unknown --state: err = %v, want the list of statuses", err)
 	}
 }
@@ -283,7 +283,7 @@ func TestStatusFilters(t *testing.T) {
 func TestStatusWithoutTheManagementCluster(t *testing.T) {
 	env, rec := statusWorld(t)
 	env.Management = opsFakeManagement{err: errors.New("management cluster: kubeconfig ./mgmt.kubeconfig does not exist")}
-	rep, err := Status(t.Context(), env, StatusOptions{Record: rec})
+	rep, err := (&Status{Env: env, Record: rec}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestStatusWithoutTheManagementCluster(t *testing.T) {
 func TestStatusCertificatesNotConfigured(t *testing.T) {
 	env, _ := opsEnv(t, opsTestConfig, opsKCMDeployment(""))
 	rec := opsRecord(state.RegionalCluster{Name: "regional-westeu", Type: state.RegionalTypeExternal, Status: state.RegionalDeployed})
-	rep, err := Status(t.Context(), env, StatusOptions{Record: rec})
+	rep, err := (&Status{Env: env, Record: rec}).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -638,21 +638,35 @@ func (s *BlobStore) Lock(ctx context.Context, id string) (Unlocker, error) {
 	return s.lockLocked(ctx, id)
 }
 
-// Holder says who holds the lock of id, nil when nobody does.
-func (s *BlobStore) Holder(ctx context.Context, id string) (*LockError, error) {
+// Holder reads who holds the lock of id, without taking it: nil when
+// nobody does; Running is false when the holder's lease ran out without
+// being released (the command died).
+func (s *BlobStore) Holder(id string) (*LockHolder, error) {
+	e, leased, err := s.readHolder(context.Background(), id)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return &LockHolder{LockInfo: LockInfo{DeploymentID: id, PID: e.PID, Host: e.Host, Since: e.Since, User: e.User, Command: e.Command},
+		Running: leased, Expires: e.Expires}, nil
+}
+
+// readHolder reads the lock blob of id: the holder its metadata names (nil
+// when none) and whether its lease is held now.
+func (s *BlobStore) readHolder(ctx context.Context, id string) (*LockError, bool, error) {
 	ctx, cancel := reqCtx(ctx)
 	defer cancel()
 	props, err := s.cc.NewBlobClient(s.lockName(id)).GetProperties(ctx, nil)
 	if bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, s.blobError("reading the lock of "+id, err)
+		return nil, false, s.blobError("reading the lock of "+id, err)
 	}
-	if props.LeaseState == nil || *props.LeaseState != lease.StateTypeLeased {
-		return nil, nil
+	leased := props.LeaseState != nil && *props.LeaseState == lease.StateTypeLeased
+	if info, _, _ := parseHolder(props.Metadata); info.PID == 0 && !leased {
+		return nil, false, nil
 	}
-	return s.holderError(id, props.Metadata), nil
+	return s.holderError(id, props.Metadata), leased, nil
 }
 
 func (s *BlobStore) holderError(id string, meta map[string]*string) *LockError {
@@ -691,7 +705,7 @@ func (s *BlobStore) lockLocked(ctx context.Context, id string) (*BlobLock, error
 	_, err = lc.AcquireLease(actx, int32(s.lease/time.Second), nil)
 	cancel()
 	if bloberror.HasCode(err, bloberror.LeaseAlreadyPresent) {
-		h, herr := s.Holder(ctx, id)
+		h, _, herr := s.readHolder(ctx, id)
 		if herr != nil {
 			return nil, herr
 		}

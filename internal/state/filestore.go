@@ -99,8 +99,15 @@ func (s *FileStore) HistoryDir() string { return filepath.Join(s.dir, historyDir
 // KubeconfigPath is where the kubeconfig of a cluster is kept (write it 0600,
 // e.g. with WriteFileAtomic).
 func (s *FileStore) KubeconfigPath(cluster string) string {
+	return KubeconfigPath(s.dir, cluster)
+}
+
+// KubeconfigPath is where the kubeconfig of a cluster goes in the state
+// folder stateDir: stateDir/kubeconfigs/<cluster>.kubeconfig (a "/" or "\"
+// in the name becomes "_"). It creates nothing.
+func KubeconfigPath(stateDir, cluster string) string {
 	cluster = strings.NewReplacer("/", "_", `\`, "_").Replace(cluster)
-	return filepath.Join(s.dir, kubeconfigDirName, cluster+kubeconfigSuffix)
+	return filepath.Join(stateDir, kubeconfigDirName, cluster+kubeconfigSuffix)
 }
 
 // SecretsDir is the folder (0700) for private keys and other secret files.
@@ -381,6 +388,43 @@ func (s *FileStore) lockLocked(id string) (*FileLock, error) {
 	s.removeTemps(id)
 	s.held[id] = l
 	return l, nil
+}
+
+// LockHolder is who holds a deployment's lock, as its lock file says.
+type LockHolder struct {
+	LockInfo
+	// Running is false when the holder was a process on this host that no
+	// longer runs (killed, crashed): its run stopped without finishing. A
+	// holder on another host cannot be checked from here and counts as
+	// running. A blob lease that ran out does not run.
+	Running bool
+	// Expires is when a blob lease runs out unless renewed; zero for a
+	// local lock.
+	Expires time.Time
+}
+
+// Holder reads who holds the lock of deployment id, without taking it and
+// without writing anything: nil when nobody does (no lock file).
+func (s *FileStore) Holder(id string) (*LockHolder, error) {
+	s.mu.Lock()
+	l := s.held[id]
+	s.mu.Unlock()
+	if l != nil {
+		return &LockHolder{LockInfo: l.info, Running: true}, nil
+	}
+	data, err := os.ReadFile(s.lockPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the lock of deployment %s: %w", id, err)
+	}
+	info, ok := parseLockInfo(data)
+	if !ok {
+		// Being taken: the holder writes its details just after.
+		return &LockHolder{LockInfo: LockInfo{DeploymentID: id}, Running: true}, nil
+	}
+	return &LockHolder{LockInfo: info, Running: info.Host != s.host || processAlive(info.PID)}, nil
 }
 
 // lockError describes the live holder of the lock at path. The holder writes
@@ -710,24 +754,3 @@ func checkNoSecrets(data []byte) error {
 	return nil
 }
 
-// Holder says who holds the lock of id, reading the lock file only (it
-// writes nothing). A holder on this host that is no longer running does not
-// hold it.
-func (s *FileStore) Holder(ctx context.Context, id string) (*LockError, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	path := s.lockPath(id)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the lock %s: %w", path, err)
-	}
-	info, ok := parseLockInfo(data)
-	if !ok || (info.Host == s.host && !processAlive(info.PID)) {
-		return nil, nil
-	}
-	return &LockError{ID: id, Path: path, PID: info.PID, Host: info.Host, Since: info.Since, CheckedAt: s.now()}, nil
-}

@@ -403,6 +403,11 @@ func TestLockAcrossProcesses(t *testing.T) {
 		}
 	}
 
+	// Holder reads who holds it, without taking it: a running process.
+	if h, err := store.Holder(id); err != nil || h == nil || h.PID != pid || !h.Running {
+		t.Errorf("Holder while the helper runs = %+v, %v; want pid %d running", h, err, pid)
+	}
+
 	// Every way in is refused while the other process holds the lock.
 	if _, err := Open(ctx, store, id); !errors.As(err, &le) {
 		t.Errorf("Open: got %v, want *LockError", err)
@@ -426,6 +431,10 @@ func TestLockAcrossProcesses(t *testing.T) {
 	}
 	if info, ok := parseLockInfo(data); !ok || info.PID != pid {
 		t.Fatalf("lock file after the kill = %q, want the dead holder's pid %d", data, pid)
+	}
+	// ... and Holder says its run stopped: it holds nothing any more.
+	if h, err := store.Holder(id); err != nil || h == nil || h.PID != pid || h.Running {
+		t.Errorf("Holder after the kill = %+v, %v; want pid %d not running", h, err, pid)
 	}
 	// ... and is taken over, with the dead holder named.
 	u, err := store.Lock(ctx, id)

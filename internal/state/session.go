@@ -185,8 +185,8 @@ func (s *Session) PhaseStatus(name string) PhaseStatus {
 
 // RecordPhase records a phase's transition: its PhaseRecord (status, start
 // and end times, duration, attempts, last error, reason) and an event
-// (phase_started, phase_completed, phase_failed, phase_skipped or
-// phase_pending), saved before it returns.
+// (phase_started, phase_completed, phase_failed, phase_interrupted,
+// phase_skipped or phase_pending), saved before it returns.
 func (s *Session) RecordPhase(t PhaseTransition) error {
 	if t.Name == "" {
 		return errors.New("recording a phase: no phase name given")
@@ -210,8 +210,8 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 		if t.Title != "" {
 			p.Title = t.Title
 		}
-		if t.Region != "" {
-			p.Region = t.Region
+		if t.Group != "" {
+			p.Region = t.Group
 		}
 		label := p.Name
 		if p.Title != "" {
@@ -223,7 +223,9 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 		e := Event{Timestamp: at, Phase: p.Name, Region: p.Region}
 		switch t.Status {
 		case PhaseInProgress:
-			p.StartedAt, p.EndedAt, p.DurationSeconds = &at, nil, 0
+			// A running phase has no error yet: the previous run's is in the
+			// events.
+			p.StartedAt, p.EndedAt, p.DurationSeconds, p.LastError = &at, nil, 0, ""
 			p.Attempts++
 			e.Type, e.Message = EventPhaseStarted, label+" started"
 			if p.Attempts > 1 {
@@ -251,6 +253,10 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 			if t.Err != nil && t.Reason != "" {
 				e.Message += " (" + t.Reason + ")"
 			}
+		case PhaseInterrupted:
+			d := endPhase(p, at)
+			p.LastError = ""
+			e.Type, e.Message = EventPhaseInterrupted, label+" interrupted"+inDuration(" after ", d, p.StartedAt)
 		case PhaseSkipped:
 			p.EndedAt, p.DurationSeconds = &at, 0
 			e.Type, e.Message = EventPhaseSkipped, label+" skipped"
@@ -258,7 +264,7 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 			p.EndedAt, p.DurationSeconds = nil, 0
 			e.Type, e.Message = EventPhasePending, label+" pending"
 		}
-		if t.Reason != "" && t.Status != PhaseFailed {
+		if t.Reason != "" && t.Status != PhaseFailed && t.Status != PhaseInterrupted {
 			e.Message += ": " + t.Reason
 		}
 		r.Events = append(r.Events, e)

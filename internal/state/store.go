@@ -212,18 +212,13 @@ func humanDuration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// LockHolder is implemented by stores that can say who holds a lock
-// without taking it (status shows it).
-type LockHolder interface {
-	// Holder returns who holds the lock of id, nil when nobody does.
-	Holder(ctx context.Context, id string) (*LockError, error)
-}
-
-// HolderOf says who holds the lock of id in s, nil when nobody does or s
-// cannot tell.
-func HolderOf(ctx context.Context, s Store, id string) (*LockError, error) {
-	if h, ok := Unwrap(s).(LockHolder); ok {
-		return h.Holder(ctx, id)
+// HolderOf says who holds the lock of id in s (FileStore.Holder,
+// BlobStore.Holder), nil when nobody does or s cannot tell.
+func HolderOf(s Store, id string) (*LockHolder, error) {
+	if h, ok := Unwrap(s).(interface {
+		Holder(id string) (*LockHolder, error)
+	}); ok {
+		return h.Holder(id)
 	}
 	return nil, nil
 }

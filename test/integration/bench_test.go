@@ -259,7 +259,7 @@ func BenchmarkRegionStatus(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep, err := regional.Status(ctx, env, regional.StatusOptions{Record: rec})
+				rep, err := (&regional.Status{Env: env, Record: rec}).Run(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -420,7 +420,7 @@ func benchDeploy(ctx context.Context, cfgPath, stateDir string) (*regional.Repor
 		return nil, err
 	}
 	defer sess.Close()
-	return regional.Deploy(ctx, env, nil, regional.DeployOptions{})
+	return (&regional.Deploy{Env: env}).Run(ctx)
 }
 
 func benchEnv(ctx context.Context, cfgPath, stateDir string) (*regional.Env, *state.Session, error) {
@@ -436,9 +436,9 @@ func benchRemoveAll(b *testing.B, cfgPath, stateDir string) {
 	defer sess.Close()
 	for _, rc := range env.Config.Software.K0rdent.Regional.Clusters {
 		opts := regional.RemoveOptions{Force: true, Timeout: time.Minute}
-		plan, err := regional.PlanRemoval(ctx, env, rc.Name, opts)
+		plan, err := (&regional.Remove{Env: env, Name: rc.Name, RemoveOptions: opts}).Plan(ctx)
 		benchMust(b, err)
-		rep, err := regional.Remove(ctx, env, plan, opts)
+		rep, err := (&regional.Remove{Env: env, Name: rc.Name, RemoveOptions: opts}).Run(ctx, plan)
 		benchMust(b, err)
 		if rep.Status != state.RegionalRemoved {
 			b.Fatalf("removing %s between runs: %s (%s)", rc.Name, rep.Error, rep.Fix)

@@ -260,16 +260,16 @@ func TestRegionOpsStatusAndHealth(t *testing.T) {
 		seen := make(chan []regional.ReadyTransition, 64)
 		done := make(chan error, 1)
 		go func() {
-			done <- regional.WatchHealth(wctx, env, regional.WatchOptions{
-				Interval:      50 * time.Millisecond,
-				HealthOptions: regional.HealthOptions{Names: []string{"regional-useast"}, Timeout: 10 * time.Second},
+			done <- (&regional.WatchHealth{
+				Interval: 50 * time.Millisecond,
+				Health:   regional.Health{Env: env, Names: []string{"regional-useast"}, Timeout: 10 * time.Second},
 				OnCheck: func(_ *regional.HealthReport, tr []regional.ReadyTransition) {
 					select {
 					case seen <- tr:
 					default: // the test is not reading: drop (only transitions matter)
 					}
 				},
-			})
+			}).Run(wctx)
 		}()
 		waitTransition := func(to string) regional.ReadyTransition {
 			t.Helper()
