@@ -753,4 +753,3 @@ func checkNoSecrets(data []byte) error {
 	}
 	return nil
 }
-
