@@ -256,8 +256,12 @@ func TestStoreLockAcrossProcesses(t *testing.T) {
 		if !errors.As(err, &le) || le.PID != holder.cmd.Process.Pid {
 			t.Fatalf("lock held by pid %d: got %v", holder.cmd.Process.Pid, err)
 		}
-		if refusal := time.Since(start); refusal > time.Second {
-			t.Errorf("refusal took %s, more than a second", refusal)
+		// Refused at once: not after waiting for the holder's lease (the
+		// time is logged; wall-clock bounds are not asserted).
+		refusal := time.Since(start)
+		t.Logf("refused in %s", refusal)
+		if b.kind == "blob" && refusal >= MinLeaseDuration {
+			t.Errorf("the refusal waited %s, as long as a lease, instead of refusing at once", refusal)
 		}
 		if b.kind == "blob" {
 			// Renewal: still held after more than the lease duration.
