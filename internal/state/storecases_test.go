@@ -554,3 +554,43 @@ func TestBlobStoreServiceStoppedMidCommand(t *testing.T) {
 		t.Fatalf("after resuming: %d steps, want %d", n, last+3)
 	}
 }
+
+// TestBlobEventLogBlockPastTheRecordIsDropped: a write killed after it
+// committed its block to the event log but before it replaced the record
+// leaves a block the record does not count; readers ignore it and the next
+// write drops it.
+func TestBlobEventLogBlockPastTheRecordIsDropped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := blobBackend(t, MinLeaseDuration)
+	s := b.open(t).(*BlobStore)
+	id := sessionWithEvents(t, s, 4)
+	sum, err := s.LoadSummary(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.cc.NewBlockBlobClient(s.prefix+sum.EventLog.File).GetBlockList(ctx, "committed", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, bl := range list.CommittedBlocks {
+		keep = append(keep, *bl.Name)
+	}
+	orphan := []byte(`{"timestamp":"2026-03-01T10:00:00Z","type":"orphan","message":"never recorded"}` + "\n")
+	if err := s.commitBlocks(ctx, s.prefix+sum.EventLog.File, keep, orphan); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Load(ctx, id)
+	if err != nil || len(full.Events) != 4 {
+		t.Fatalf("with a block past the record: %v, %d events", err, len(full.Events))
+	}
+	full.Events = append(full.Events, Event{Timestamp: time.Now().UTC(), Type: "next", Message: "next"})
+	if err := s.Save(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Events(ctx, id, EventFilter{}, 0)
+	if err != nil || len(evs) != 5 || evs[4].Type != "next" || len(FilterEvents(evs, EventFilter{Type: "orphan"})) != 0 {
+		t.Fatalf("after the next write: %v %+v", err, evs)
+	}
+}
