@@ -51,6 +51,10 @@ func TestAzureBlobBackendCommands(t *testing.T) {
 	if st.DeploymentID != rec.DeploymentID || st.Backend.Name != "azure_blob" || !strings.HasPrefix(st.Backend.Location, srv.Endpoint()+"/records/team-a/") || st.Backend.Lock != nil {
 		t.Fatalf("status on the blob backend: %+v", st)
 	}
+	if st.Events != len(rec.Events) || len(st.RecentEvents) == 0 || len(st.RecentEvents) > statusRecentEvents ||
+		st.RecentEvents[len(st.RecentEvents)-1].Message != rec.Events[len(rec.Events)-1].Message {
+		t.Fatalf("status events: %d (want %d), recent %+v", st.Events, len(rec.Events), st.RecentEvents)
+	}
 	r = cmd("events", "-o", "json")
 	var ev struct{ Events []state.Event }
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &ev) != nil || len(ev.Events) != len(rec.Events) {

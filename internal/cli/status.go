@@ -18,15 +18,19 @@ import (
 
 // statusView is what status shows; -o json prints it as it is.
 type statusView struct {
-	DeploymentID string            `json:"deployment_id,omitempty"`
-	Name         string            `json:"name,omitempty"`
-	Status       string            `json:"status"`
-	Config       statusConfig      `json:"config"`
-	Phases       []statusPhase     `json:"phases"`
-	Timeline     statusTimeline    `json:"timeline"`
-	Counts       map[string]int    `json:"counts"`
-	Paths        statusPaths       `json:"paths"`
-	Backend      statusBackend     `json:"backend"`
+	DeploymentID string         `json:"deployment_id,omitempty"`
+	Name         string         `json:"name,omitempty"`
+	Status       string         `json:"status"`
+	Config       statusConfig   `json:"config"`
+	Phases       []statusPhase  `json:"phases"`
+	Timeline     statusTimeline `json:"timeline"`
+	Counts       map[string]int `json:"counts"`
+	Paths        statusPaths    `json:"paths"`
+	Backend      statusBackend  `json:"backend"`
+	// Events is how many events the deployment has; RecentEvents the
+	// latest of them (the record carries them: status never reads the log).
+	Events       int               `json:"events"`
+	RecentEvents []state.Event     `json:"recent_events,omitempty"`
 	K0rdent      *state.K0rdent    `json:"k0rdent,omitempty"`
 	Regional     []regionalSummary `json:"regions,omitempty"`
 	// StoppedRun is the run whose process is gone although the record says
@@ -40,6 +44,9 @@ type stoppedRun struct {
 	Host string `json:"host,omitempty"`
 	Note string `json:"note"`
 }
+
+// statusRecentEvents is how many of the latest events status shows.
+const statusRecentEvents = 5
 
 // statusBackend says where the record lives and who works on it now.
 type statusBackend struct {
@@ -228,6 +235,13 @@ func (v *statusView) fill(o *Options, s state.Store, rec *state.Record, raw []by
 		v.Config.Changed = true
 	}
 	v.Paths.State = s.Location(rec.DeploymentID)
+	v.Events, v.RecentEvents = len(rec.Events), rec.Events
+	if rec.EventLog != nil {
+		v.Events = rec.EventLog.Count
+	}
+	if n := len(v.RecentEvents); n > statusRecentEvents {
+		v.RecentEvents = v.RecentEvents[n-statusRecentEvents:]
+	}
 	v.Backend.Location = v.Paths.State
 	if h := holder; h != nil && h.Running {
 		l := &statusLock{Holder: fmt.Sprintf("pid %d on %s", h.PID, h.Host), Since: h.Since}
@@ -426,6 +440,12 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView, width i
 	}
 	for _, k := range v.Paths.Kubeconfigs {
 		fmt.Fprintf(w, "Kubeconfig %s\n", k)
+	}
+	if len(v.RecentEvents) > 0 {
+		fmt.Fprintf(w, "\nLast events (%d of %d; all: k0rdentctl events)\n", len(v.RecentEvents), v.Events)
+		for _, e := range v.RecentEvents {
+			fmt.Fprintf(w, "  %s  %s\n", e.Timestamp.UTC().Format(time.RFC3339), e.Message)
+		}
 	}
 	if len(v.Next) > 0 {
 		fmt.Fprintln(w, "\nNext")
