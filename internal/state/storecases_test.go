@@ -341,35 +341,7 @@ func startChild(t *testing.T, role string, b backend, id string, env ...string) 
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(append(os.Environ(), childRoleEnv+"="+role, childIDEnv+"="+id), b.env...), env...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the %s child: %v", role, err)
-	}
-	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 1024)}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			for range c.lines {
-			}
-			_ = cmd.Wait()
-		}
-	})
-	return c
+	return startProcess(t, cmd, role)
 }
 
 // runChild does a child's work; its exit code is the process's.
