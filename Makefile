@@ -13,7 +13,7 @@ AZURITE_DIR ?= .cache/azurite
 .PHONY: build plan test unit envtest azurite fuzz vet bench clean
 
 build: ## build bin/k0rdentctl
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k0rdentctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN) ./cmd/k0rdentctl
 
 plan: build ## build, write the multi-region example and show what deploy would do (no credentials, no network)
 	@mkdir -p $(DEMO)
