@@ -15,6 +15,7 @@ const tempInfix = ".tmp-"
 // any moment leaves either the old file or the new one, never a torn one: the
 // data goes to a temporary file in the same folder, which is synced, renamed
 // over path, and the folder is synced. Use it for kubeconfigs and keys too.
+// A missing folder is created with mode 0700.
 func WriteFileAtomic(ctx context.Context, path string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -22,6 +23,9 @@ func WriteFileAtomic(ctx context.Context, path string, data []byte) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+tempInfix+"*")
 	if err != nil {

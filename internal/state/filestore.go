@@ -64,20 +64,6 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("the state folder %s is a file, not a folder; pass another --state-dir", dir)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the state folder %s: %w", dir, err)
-	}
-	for _, sub := range []string{historyDirName, kubeconfigDirName, secretsDirName} {
-		p := filepath.Join(dir, sub)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", p, err)
-		}
-		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			if err := os.Chmod(p, 0o700); err != nil {
-				return nil, fmt.Errorf("restricting %s to its owner (mode 0700): %w", p, err)
-			}
-		}
-	}
 	return &FileStore{
 		dir:  dir,
 		host: hostname(),
@@ -89,6 +75,28 @@ func NewFileStore(dir string) (*FileStore, error) {
 
 // Dir is the state folder.
 func (s *FileStore) Dir() string { return s.dir }
+
+// ensure creates the state folder and its history, kubeconfigs and secrets
+// folders (0700) when something is about to be written: opening a store,
+// reading it and listing it create nothing, so read-only commands leave the
+// disk as they found it.
+func (s *FileStore) ensure() error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("creating the state folder %s: %w", s.dir, err)
+	}
+	for _, sub := range []string{historyDirName, kubeconfigDirName, secretsDirName} {
+		p := filepath.Join(s.dir, sub)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", p, err)
+		}
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o700); err != nil {
+				return fmt.Errorf("restricting %s to its owner (mode 0700): %w", p, err)
+			}
+		}
+	}
+	return nil
+}
 
 // Location is the path of the record of deployment id.
 func (s *FileStore) Location(id string) string { return filepath.Join(s.dir, id+recordSuffix) }
@@ -244,6 +252,9 @@ func (s *FileStore) Save(ctx context.Context, r *Record) error {
 	if !ValidDeploymentID(id) {
 		return fmt.Errorf("saving a state record: %w", invalidIDError(id))
 	}
+	if err := s.ensure(); err != nil {
+		return fmt.Errorf("saving the state record of %s: %w", id, err)
+	}
 	switch {
 	case r.SchemaVersion == 0:
 		r.SchemaVersion = SchemaVersion
@@ -359,6 +370,9 @@ func (s *FileStore) Lock(ctx context.Context, id string) (Unlocker, error) {
 // lockLocked takes the lock of id; s.mu is held.
 func (s *FileStore) lockLocked(id string) (*FileLock, error) {
 	path := s.lockPath(id)
+	if err := s.ensure(); err != nil {
+		return nil, fmt.Errorf("taking the lock of deployment %s: %w", id, err)
+	}
 	if l := s.held[id]; l != nil {
 		return nil, &LockError{ID: id, Path: path, PID: l.info.PID, Host: l.info.Host, Since: l.info.Since, CheckedAt: s.now()}
 	}
@@ -484,6 +498,9 @@ func (s *FileStore) List(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("listing deployments in %s: %w", s.dir, err)
 	}
 	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil // nothing was ever written here
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing deployments in %s: %w", s.dir, err)
 	}

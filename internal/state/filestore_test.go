@@ -16,12 +16,29 @@ func TestNewFileStoreLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Opening, listing and reading create nothing (read-only commands).
+	if ids, err := s.List(context.Background()); err != nil || len(ids) != 0 {
+		t.Errorf("List of a folder never written: %v, %v", ids, err)
+	}
+	if _, err := s.Load(context.Background(), "k0rdent-abc12345"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Load of a folder never written: %v", err)
+	}
+	if h, err := s.History(context.Background()); err != nil || len(h) != 0 {
+		t.Errorf("History of a folder never written: %v, %v", h, err)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("opening and reading the store created %s: %v", filepath.Dir(dir), err)
+	}
+	// The first write creates the folder and its sub-folders, 0700.
+	id := "k0rdent-abc12345"
+	if err := s.Save(context.Background(), New(id, "layout", time.Now())); err != nil {
+		t.Fatal(err)
+	}
 	for _, sub := range []string{"", "history", "kubeconfigs", "secrets"} {
-		if fi, err := os.Stat(filepath.Join(dir, sub)); err != nil || !fi.IsDir() {
-			t.Errorf("%s/%s not created: %v", dir, sub, err)
+		if fi, err := os.Stat(filepath.Join(dir, sub)); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s/%s not created 0700 by the first save: %v", dir, sub, err)
 		}
 	}
-	id := "k0rdent-abc12345"
 	for got, want := range map[string]string{
 		s.Location(id):                      filepath.Join(dir, id+".yaml"),
 		s.KubeconfigPath("regional-useast"): filepath.Join(dir, "kubeconfigs", "regional-useast.kubeconfig"),
@@ -419,8 +436,13 @@ func TestWriteFileAtomic(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("temporary files left: %v", entries)
 	}
-	if err := WriteFileAtomic(ctx, filepath.Join(t.TempDir(), "missing", "x"), nil); err == nil {
-		t.Error("write into a missing folder succeeded")
+	// A missing folder is created, owner only (kubeconfigs/, secrets/).
+	missing := filepath.Join(t.TempDir(), "missing", "x")
+	if err := WriteFileAtomic(ctx, missing, []byte("k")); err != nil {
+		t.Fatalf("write into a missing folder: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Dir(missing)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("folder made for %s: %v, %v", missing, fi, err)
 	}
 }
 
