@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,8 +61,12 @@ func (d *deployOptions) run(ctx context.Context) error {
 	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
 	env.Force = d.Force
 	opts := deploy.Options{WithRegional: d.WithRegional}
-	if missing := deploy.Check(env, opts); len(missing) > 0 {
-		return usageError(fmt.Errorf("%s: %s", missing[0].Field, missing[0].Reason))
+	missing := deploy.Check(env, opts)
+	if blocking := deploy.Blocking(missing); len(blocking) > 0 {
+		return usageError(notActedOnError(blocking))
+	}
+	for _, u := range missing {
+		fmt.Fprintf(d.IO.ErrOut, "Note: %s\n", describeNotActedOn(u))
 	}
 	if err := env.CheckKubeconfig(); err != nil {
 		return usageError(err)
@@ -107,4 +112,23 @@ func (d *deployOptions) run(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// describeNotActedOn words one entry of deploy.Check for a terminal.
+func describeNotActedOn(u deploy.Unavailable) string {
+	msg := u.Field + ": " + u.Reason
+	if u.Action != "" {
+		msg += "; " + u.Action
+	}
+	return msg
+}
+
+// notActedOnError is the usage error of a run that cannot do what the
+// configuration asks: every blocking entry, one per line.
+func notActedOnError(list []deploy.Unavailable) error {
+	lines := make([]string, 0, len(list))
+	for _, u := range list {
+		lines = append(lines, describeNotActedOn(u))
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }

@@ -21,7 +21,7 @@ type planView struct {
 	Name         string               `json:"name"`
 	ConfigHash   string               `json:"config_hash"`
 	Phases       []planPhase          `json:"phases"`
-	Unavailable  []deploy.Unavailable `json:"unavailable,omitempty"`
+	Unavailable  []deploy.Unavailable `json:"unavailable"`
 	Counts       map[string]int       `json:"counts"`
 }
 
@@ -165,10 +165,18 @@ func renderPlan(w io.Writer, st ui.Style, path string, v planView) {
 			fmt.Fprintf(w, "      %s %s\n", st.Red("cannot plan:"), p.Error)
 		}
 	}
-	if len(v.Unavailable) > 0 {
-		fmt.Fprintf(w, "\n%s\n", st.Yellow("Not in this build (deploy will refuse until it is):"))
+	if blocking := deploy.Blocking(v.Unavailable); len(blocking) > 0 {
+		fmt.Fprintf(w, "\n%s\n", st.Yellow("Deploy will refuse this configuration:"))
+		for _, u := range blocking {
+			fmt.Fprintf(w, "  %s\n", describeNotActedOn(u))
+		}
+	}
+	if n := len(v.Unavailable) - len(deploy.Blocking(v.Unavailable)); n > 0 {
+		fmt.Fprintf(w, "\n%s\n", st.Yellow("Configured, and not acted on by this run:"))
 		for _, u := range v.Unavailable {
-			fmt.Fprintf(w, "  %s: %s\n", u.Field, u.Reason)
+			if !u.Blocking {
+				fmt.Fprintf(w, "  %s\n", describeNotActedOn(u))
+			}
 		}
 	}
 	fmt.Fprintln(w, "\nNothing was contacted or changed.")

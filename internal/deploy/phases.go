@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -9,11 +10,18 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
-// Unavailable names a part of the configuration that this build of
-// k0rdentctl cannot deploy yet, so that plan says so instead of pretending.
+// Unavailable names a part of the configuration that a run will not act
+// on, with the reason and what would act on it, so that plan and deploy say
+// so instead of silently leaving it out. Blocking entries stop deploy before
+// anything is touched (the run cannot do what the configuration asks);
+// the others are printed as notes.
 type Unavailable struct {
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
+	// Action is what would act on it: a flag, a command, or a step to do by
+	// hand where this build has none.
+	Action   string `json:"action,omitempty"`
+	Blocking bool   `json:"blocking"`
 }
 
 // Options choose the optional parts of a deployment.
@@ -22,20 +30,55 @@ type Options struct {
 	WithRegional bool
 }
 
-// Check lists what the configuration and options ask for that this build
-// cannot do, from the configuration alone (no network, nothing written).
+// Check lists every configured part that a run with these options will not
+// act on, and why, from the configuration alone (no network, nothing
+// written). It is the one place that knows what this build leaves out:
+// when a part is built, its entry goes.
 func Check(env *Env, opts Options) []Unavailable {
 	cfg := env.Config
-	var missing []Unavailable
+	missing := []Unavailable{}
 	if !cfg.ExistingManagement() && env.KubeconfigOverride == "" {
-		missing = append(missing, Unavailable{Field: "management.mode",
-			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not in this build; use management.mode existing with a kubeconfig, or pass --kubeconfig of a cluster that exists"})
+		missing = append(missing, Unavailable{Field: "management.mode", Blocking: true,
+			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not in this build",
+			Action: "use management.mode: existing with management.kubeconfig, or pass --kubeconfig of a cluster that exists"})
 	}
-	if opts.WithRegional && !cfg.RegionalEnabled() {
-		missing = append(missing, Unavailable{Field: "software.k0rdent.regional.enabled",
-			Reason: "--with-regional asks for regional clusters but they are disabled; set software.k0rdent.regional.enabled: true"})
+	switch {
+	case opts.WithRegional && !cfg.RegionalEnabled():
+		missing = append(missing, Unavailable{Field: "software.k0rdent.regional.enabled", Blocking: true,
+			Reason: "--with-regional asks for regional clusters but they are disabled",
+			Action: "set software.k0rdent.regional.enabled: true, or leave out --with-regional"})
+	case !opts.WithRegional && cfg.RegionalEnabled() && len(cfg.Software.K0rdent.Regional.Clusters) > 0:
+		missing = append(missing, Unavailable{Field: "software.k0rdent.regional.clusters",
+			Reason: fmt.Sprintf("%d regional cluster(s) are configured, and this run leaves them out", len(cfg.Software.K0rdent.Regional.Clusters)),
+			Action: "add --with-regional, or run k0rdentctl region deploy after this run"})
+	}
+	if c := cfg.Software.K0rdent.Credential; c.ClientID != "" || c.ClientSecretFile != "" {
+		missing = append(missing, Unavailable{Field: "software.k0rdent.credential",
+			Reason: "creating the Azure Credential (service principal, AzureClusterIdentity, Secret) is not in this build: client_id and client_secret_file are not used",
+			Action: "create the k0rdent Credential for Azure as k0rdent's documentation describes; k0rdentctl uses it by name"})
+	}
+	if cfg.KOF.Enabled {
+		missing = append(missing, Unavailable{Field: "kof",
+			Reason: "installing KOF (mothership, KOF regional cluster) is not in this build; nothing in the kof section is installed",
+			Action: "install KOF with its Helm charts as KOF's documentation describes"})
+	}
+	if n := len(cfg.ChildClusters); n > 0 {
+		missing = append(missing, Unavailable{Field: "child_clusters",
+			Reason: fmt.Sprintf("creating child clusters is not in this build; the %d configured are not created", n),
+			Action: "create them as k0rdent ClusterDeployments, as k0rdent's documentation describes"})
 	}
 	return missing
+}
+
+// Blocking returns the entries of list that stop a run.
+func Blocking(list []Unavailable) []Unavailable {
+	var out []Unavailable
+	for _, u := range list {
+		if u.Blocking {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // Phases returns the phases of `k0rdentctl deploy` for the configuration,
