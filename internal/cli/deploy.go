@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -62,13 +63,15 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 				parallel = max(parallel, regional.Parallel(cfg, 0))
 			}
 			res, err := o.runPhases(ctx, sess, "deploy", phases, parallel)
-			if withRegional && res != nil && !o.structured() {
-				renderRegionDeploy(o.IO.Out, o.style(), regional.Summarize(env.Regional(), phases, res), sess.Location())
+			if res == nil {
+				return err
 			}
-			if o.structured() && res != nil {
-				if werr := ui.WriteData(o.IO.Out, o.Output, runView(sess.ID(), res)); werr != nil {
-					return werr
+			if werr := o.emit(runView(sess.ID(), res), func(w io.Writer, st ui.Style) {
+				if withRegional {
+					renderRegionDeploy(w, st, regional.Summarize(env.Regional(), phases, res), sess.Location())
 				}
+			}); werr != nil {
+				return werr
 			}
 			return err
 		},

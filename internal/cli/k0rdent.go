@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -76,13 +77,16 @@ move to 1.5 together.`
 				fmt.Fprintf(o.IO.Out, "k0rdent %s %s on the management cluster via %s\n", use, cfg.Software.K0rdent.Version, env.ManagementKubeconfig())
 			}
 			res, err := o.runPhases(ctx, sess, what, phases, 1)
-			if o.structured() && res != nil {
-				if werr := ui.WriteData(o.IO.Out, o.Output, k0rdentRunView(sess, res)); werr != nil {
-					return werr
+			if res == nil {
+				return err
+			}
+			if werr := o.emit(k0rdentRunView(sess, res), func(w io.Writer, _ ui.Style) {
+				if err == nil {
+					k := sess.Snapshot().K0rdent
+					fmt.Fprintf(w, "k0rdent %s is installed (Release %s, Helm revision %d) · next: k0rdentctl k0rdent status%s\n", k.Version, k.Release, k.HelmRevision, configFlag(o))
 				}
-			} else if err == nil {
-				k := sess.Snapshot().K0rdent
-				fmt.Fprintf(o.IO.Out, "k0rdent %s is installed (Release %s, Helm revision %d) · next: k0rdentctl k0rdent status%s\n", k.Version, k.Release, k.HelmRevision, configFlag(o))
+			}); werr != nil {
+				return werr
 			}
 			return err
 		},
@@ -119,12 +123,8 @@ func newK0rdentStatusCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.structured() {
-				if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
-					return err
-				}
-			} else {
-				renderK0rdentStatus(o, kc.Where(), rep)
+			if err := o.emit(rep, func(io.Writer, ui.Style) { renderK0rdentStatus(o, kc.Where(), rep) }); err != nil {
+				return err
 			}
 			if !rep.Installed || !rep.Ready() {
 				return failed(ExitFailed)
@@ -249,18 +249,16 @@ controller is left to clear. Asks for confirmation unless -y.`,
 			if err != nil {
 				return err
 			}
-			if o.structured() {
-				return ui.WriteData(o.IO.Out, o.Output, res)
-			}
-			if res.NotInstalled {
-				fmt.Fprintln(o.IO.Out, "k0rdent was not installed; nothing was changed.")
-				return nil
-			}
-			fmt.Fprintf(o.IO.Out, "k0rdent uninstalled from %s.\n", kc.Where())
-			for _, k := range res.Kept {
-				fmt.Fprintf(o.IO.Out, "  kept: %s\n", k)
-			}
-			return nil
+			return o.emit(res, func(w io.Writer, _ ui.Style) {
+				if res.NotInstalled {
+					fmt.Fprintln(w, "k0rdent was not installed; nothing was changed.")
+					return
+				}
+				fmt.Fprintf(w, "k0rdent uninstalled from %s.\n", kc.Where())
+				for _, k := range res.Kept {
+					fmt.Fprintf(w, "  kept: %s\n", k)
+				}
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "delete ClusterDeployments, Regions and Credentials first instead of refusing")

@@ -140,13 +140,12 @@ func (o *Options) printStatus(ctx context.Context, w io.Writer) error {
 	default:
 		v.fill(o, s, rec, raw)
 	}
-	if o.structured() {
-		if v.Phases == nil {
-			v.Phases = []statusPhase{}
-		}
-		return ui.WriteData(w, o.Output, v)
+	if v.Phases == nil {
+		v.Phases = []statusPhase{}
 	}
-	return renderStatus(w, o.style(), o.now(), v)
+	var rerr error
+	err = o.emitTo(w, v, func(w io.Writer, st ui.Style) { rerr = renderStatus(w, st, o.now(), v) })
+	return errors.Join(err, rerr)
 }
 
 func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw []byte) {
