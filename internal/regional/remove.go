@@ -280,8 +280,13 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 	if timeout <= 0 {
 		timeout = env.regionTimeout()
 	}
-	ev := func(typ, format string, args ...any) {
-		_ = addEvent(env, state.Event{Region: name, Type: typ, Message: fmt.Sprintf(format, args...)})
+	// A record that cannot be written stops the removal: what was done so
+	// far is in the report, the rest is left for the next run.
+	ev := func(typ, format string, args ...any) error {
+		if err := addEvent(env, state.Event{Region: name, Type: typ, Message: fmt.Sprintf(format, args...)}); err != nil {
+			return recordFailed(err)
+		}
+		return nil
 	}
 	setRecord := func(fn func(*state.RegionalCluster)) error {
 		if env.Session == nil {
@@ -295,19 +300,29 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 		})
 	}
 	if err := setRecord(func(c *state.RegionalCluster) { c.Status = state.RegionalRemoving }); err != nil {
+		return nil, recordFailed(err)
+	}
+	if err := ev(EventRemoving, "removing regional cluster %s: %s", name, strings.Join(now.Steps(), "; ")); err != nil {
 		return nil, err
 	}
-	ev(EventRemoving, "removing regional cluster %s: %s", name, strings.Join(now.Steps(), "; "))
 
 	failed := func(step RemovalStep, err error, fix string) (*RemovalReport, error) {
+		if re := new(RecordError); errors.As(err, &re) {
+			// The step was done; its record was not: stop here.
+			rep.Steps = append(rep.Steps, step)
+			rep.Status, rep.Error = state.RegionalFailed, err.Error()
+			rep.DurationSeconds = env.now().Sub(start).Seconds()
+			return rep, err
+		}
 		step.Action, step.Detail = "failed", err.Error()
 		rep.Steps = append(rep.Steps, step)
 		rep.Status, rep.Error, rep.Fix = state.RegionalFailed, err.Error(), fix
 		rep.DurationSeconds = env.now().Sub(start).Seconds()
 		msg := err.Error()
-		_ = setRecord(func(c *state.RegionalCluster) { c.LastError = "removal: " + msg + "; fix: " + fix })
-		ev(EventRemoveFailed, "removing regional cluster %s failed at %s %s: %s; fix: %s", name, step.Kind, step.Object, msg, fix)
-		return rep, nil
+		if rerr := setRecord(func(c *state.RegionalCluster) { c.LastError = "removal: " + msg + "; fix: " + fix }); rerr != nil {
+			return rep, recordFailed(rerr)
+		}
+		return rep, ev(EventRemoveFailed, "removing regional cluster %s failed at %s %s: %s; fix: %s", name, step.Kind, step.Object, msg, fix)
 	}
 	again := "k0rdentctl region remove " + name
 	if plan.Force {
@@ -333,8 +348,7 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 		}
 		step.Action = "deleted"
 		step.DurationSeconds = time.Since(t).Seconds()
-		ev(EventObjectDeleted, "deleted %s %s (regional cluster %s)", kind, step.Object, name)
-		return step, nil
+		return step, ev(EventObjectDeleted, "deleted %s %s (regional cluster %s)", kind, step.Object, name)
 	}
 
 	// 1. The ClusterDeployments placed in the region (Force only).
@@ -422,13 +436,12 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, recordFailed(err)
 		}
 	}
 	rep.Status = state.RegionalRemoved
 	rep.DurationSeconds = env.now().Sub(start).Seconds()
-	ev(EventRemoved, "regional cluster %s removed (%s)", name, removalSummary(rep))
-	return rep, nil
+	return rep, ev(EventRemoved, "regional cluster %s removed (%s)", name, removalSummary(rep))
 }
 
 func removalSummary(rep *RemovalReport) string {
