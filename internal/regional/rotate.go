@@ -361,8 +361,7 @@ func (v *observed) regionalClients(ctx context.Context, mc *kube.Clients, name s
 	if err != nil {
 		return nil, ref, err
 	}
-	opts := append([]kube.Option{kube.WithRetryPolicy(kube.RetryPolicy{MaxAttempts: 3})}, v.env.ClientOptions...)
-	c, err := kube.FromKubeconfig(data, opts...)
+	c, err := kube.FromKubeconfig(data, v.env.ClientOptions...)
 	if err != nil {
 		return nil, ref, fmt.Errorf("the kubeconfig of regional cluster %s in %s: %w", name, ref, err)
 	}
