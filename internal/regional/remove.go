@@ -46,6 +46,19 @@ func (e *InUseError) Error() string {
 // Refused marks the error as a guard (exit code 3).
 func (e *InUseError) Refused() bool { return true }
 
+// RegionKeptError is a Region that k0rdent does not delete because
+// ClusterDeployments use it (placed in it after the removal looked).
+type RegionKeptError struct {
+	Region string
+	// ClusterDeployments are "namespace/name".
+	ClusterDeployments []string
+}
+
+func (e *RegionKeptError) Error() string {
+	return fmt.Sprintf("k0rdent keeps Region %s (its finalizer %s stays) while %s use it: %s", e.Region, kcmv1.RegionFinalizer,
+		countNoun(len(e.ClusterDeployments), "ClusterDeployment"), strings.Join(e.ClusterDeployments, ", "))
+}
+
 // RemoveOptions tune PlanRemoval and Remove.
 type RemoveOptions struct {
 	// Force deletes the ClusterDeployments placed in the region first
@@ -343,7 +356,20 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 		if err != nil {
 			return step, fmt.Errorf("deleting %s %s: %w", kind, step.Object, err)
 		}
-		if err := waitGone(ctx, mc.Client, kind, key, obj, timeout, env.interval(), opts.Progress); err != nil {
+		// kcm 1.5.0 keeps a Region, finalizer and all, while
+		// ClusterDeployments use it (RegionDeletionAllowed): say which,
+		// instead of waiting for the timeout.
+		var kept func(context.Context) error
+		if kind == kcmv1.RegionKind {
+			kept = func(ctx context.Context) error {
+				cds, err := placedNow(ctx, mc.Client, name)
+				if err != nil || len(cds) == 0 {
+					return nil // a failed look is looked at again
+				}
+				return &RegionKeptError{Region: name, ClusterDeployments: cds}
+			}
+		}
+		if err := waitGoneUnless(ctx, mc.Client, kind, key, obj, timeout, env.interval(), opts.Progress, kept); err != nil {
 			return step, err
 		}
 		step.Action = "deleted"
@@ -372,6 +398,9 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 	// cluster, then removes the finalizer.
 	if now.RegionExists {
 		step, err := del(kcmv1.RegionKind, client.ObjectKey{Name: name}, &kcmv1.Region{})
+		if kept := new(RegionKeptError); errors.As(err, &kept) {
+			return failed(step, kept, fmt.Sprintf("delete or move those ClusterDeployments, or delete them with the region: k0rdentctl region remove %s --force", name))
+		}
 		if err != nil {
 			return failed(step, err, fmt.Sprintf("k0rdent removes Region %s's finalizer %s once it has removed the components from the regional cluster, so that cluster must be reachable (k0rdentctl region health %s) and the kcm controller running; then: %s",
 				name, kcmv1.RegionFinalizer, name, again))
@@ -465,6 +494,12 @@ func splitKey(s string) client.ObjectKey {
 // waitGone waits until the object is gone, saying what is left (its
 // finalizers).
 func waitGone(ctx context.Context, c client.Client, kind string, key client.ObjectKey, obj client.Object, timeout, interval time.Duration, progress func(string)) error {
+	return waitGoneUnless(ctx, c, kind, key, obj, timeout, interval, progress, nil)
+}
+
+// waitGoneUnless is waitGone that stops as soon as kept (when not nil)
+// says why the object will not go.
+func waitGoneUnless(ctx context.Context, c client.Client, kind string, key client.ObjectKey, obj client.Object, timeout, interval time.Duration, progress func(string), kept func(context.Context) error) error {
 	what := kind + " " + objName(key)
 	check := func(ctx context.Context) (bool, string, error) {
 		err := c.Get(ctx, key, obj)
@@ -476,6 +511,11 @@ func waitGone(ctx context.Context, c client.Client, kind string, key client.Obje
 				return false, "", ctx.Err()
 			}
 			return false, "cannot read " + what + ": " + err.Error(), nil
+		}
+		if kept != nil {
+			if err := kept(ctx); err != nil {
+				return false, "", err
+			}
 		}
 		if f := obj.GetFinalizers(); len(f) > 0 {
 			return false, fmt.Sprintf("%s is being deleted; finalizers left: %s", what, strings.Join(f, ", ")), nil
