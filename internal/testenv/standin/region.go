@@ -231,38 +231,6 @@ func (s *Regional) registryCertSecretName(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-type regionComponents struct {
-	certManager, velero bool
-	providers           []string
-}
-
-func regionComponentsOf(rg *kcmv1.Region) regionComponents {
-	rc := regionComponents{certManager: true, velero: true}
-	if rg.Spec.Core != nil && rg.Spec.Core.KCM.Config != nil {
-		var cfg map[string]any
-		if json.Unmarshal(rg.Spec.Core.KCM.Config.Raw, &cfg) == nil {
-			rc.certManager = regionEnabledIn(cfg, "cert-manager", true)
-			rc.velero = regionEnabledIn(cfg, "velero", true)
-		}
-	}
-	for _, p := range rg.Spec.Providers {
-		rc.providers = append(rc.providers, p.Name)
-	}
-	return rc
-}
-
-func regionEnabledIn(cfg map[string]any, key string, def bool) bool {
-	m, ok := cfg[key].(map[string]any)
-	if !ok {
-		return def
-	}
-	b, ok := m["enabled"].(bool)
-	if !ok {
-		return def
-	}
-	return b
-}
-
 func regionalFluxLabels(region, chart, systemNS string, labels map[string]string) map[string]string {
 	out := map[string]string{"helm.toolkit.fluxcd.io/name": region + "-" + chart, "helm.toolkit.fluxcd.io/namespace": systemNS}
 	for k, v := range labels {
@@ -318,8 +286,10 @@ func (s *Regional) installRegion(ctx context.Context, rg *kcmv1.Region) error {
 	}
 
 	// Components: installed (not available yet); removed ones uninstalled.
-	want := regionComponentsOf(rg)
-	deps := regionalDeployments(sysNS, want.certManager, want.velero, want.providers)
+	deps, err := s.regionalDeployments(ctx, rg)
+	if err != nil {
+		return err
+	}
 	keep := map[string]bool{}
 	for _, d := range deps {
 		keep[d.namespace+"/"+d.name] = true
@@ -335,7 +305,7 @@ func (s *Regional) installRegion(ctx context.Context, rg *kcmv1.Region) error {
 	}
 
 	comps := map[string]kcmv1.ComponentStatus{componentKCMRegional: {}, componentCAPI: {Error: "Some dependencies are not ready yet. Waiting for " + componentKCMRegional}}
-	for _, p := range want.providers {
+	for _, p := range providerNames(rg) {
 		comps[p] = kcmv1.ComponentStatus{Error: "Some dependencies are not ready yet. Waiting for " + componentCAPI}
 	}
 	return s.updateRegionStatus(ctx, rg.Name, func(cur *kcmv1.Region) {
@@ -356,13 +326,16 @@ func (s *Regional) completeRegion(ctx context.Context, rg *kcmv1.Region) error {
 	if err != nil {
 		return err
 	}
-	want := regionComponentsOf(rg)
-	for _, d := range regionalDeployments(s.opts.SystemNamespace, want.certManager, want.velero, want.providers) {
+	deps, err := s.regionalDeployments(ctx, rg)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
 		if err := regionalMarkAvailable(ctx, rcl, d.namespace, d.name); err != nil {
 			return err
 		}
 	}
-	for _, p := range want.providers {
+	for _, p := range providerNames(rg) {
 		if pi := regionalProviderInterface(p); pi != nil {
 			if err := rcl.Create(ctx, pi); client.IgnoreAlreadyExists(err) != nil {
 				return fmt.Errorf("creating ProviderInterface %s: %w", p, err)
@@ -378,7 +351,7 @@ func (s *Regional) completeRegion(ctx context.Context, rg *kcmv1.Region) error {
 		componentKCMRegional: {Success: true, Template: release.Spec.Regional.Template},
 		componentCAPI:        {Success: true, Template: release.Spec.CAPI.Template},
 	}
-	for _, p := range want.providers {
+	for _, p := range providerNames(rg) {
 		comps[p] = kcmv1.ComponentStatus{Success: true, Template: release.ProviderTemplate(p)}
 	}
 	return s.updateRegionStatus(ctx, rg.Name, func(cur *kcmv1.Region) {

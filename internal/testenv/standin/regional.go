@@ -100,6 +100,7 @@ type Regional struct {
 	refusals    map[string]int
 	credRuns    map[types.NamespacedName]int
 	crds        []*apiextv1.CustomResourceDefinition
+	chartCache  *regionalCharts
 	logged      map[string]bool
 }
 
