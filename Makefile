@@ -7,8 +7,10 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 DEMO    ?= .cache/demo
 FUZZTIME ?= 20s
+AZURITE_VERSION ?= 3.37.0
+AZURITE_DIR ?= .cache/azurite
 
-.PHONY: build plan test unit envtest fuzz vet bench clean
+.PHONY: build plan test unit envtest azurite fuzz vet bench clean
 
 build: ## build bin/k0rdentctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k0rdentctl
@@ -22,18 +24,23 @@ plan: build ## build, write the multi-region example and show what deploy would 
 envtest: ## build kube-apiserver and etcd from source into .cache/envtest (once per pinned version)
 	bash hack/envtest/build.sh
 
+azurite: ## install the Azurite storage emulator (npm, pinned) into .cache/azurite for the blob-store tests
+	@test -f $(AZURITE_DIR)/.installed-$(AZURITE_VERSION) || { \
+		npm install --prefix $(AZURITE_DIR) --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION) && \
+		touch $(AZURITE_DIR)/.installed-$(AZURITE_VERSION); }
+
 vet:
 	$(GO) vet ./...
 
-test: envtest vet ## every test: unit, integration against real API servers, a short fuzz run
+test: envtest azurite vet ## every test: unit, integration against real API servers, a short fuzz run
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./internal/config/
 
-unit: ## the fast tests only (no API servers)
+unit: azurite ## the fast tests only (no API servers)
 	$(GO) test ./internal/config/ ./internal/state/ ./internal/phase/ ./internal/ui/... ./internal/cli/ ./internal/kube/
 
-bench: envtest ## benchmarks; results go to docs/benchmarks.md by hand
+bench: envtest azurite ## benchmarks; results go to docs/benchmarks.md by hand
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

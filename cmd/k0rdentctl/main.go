@@ -2,12 +2,7 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
-
-	"golang.org/x/term"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/cli"
 )
@@ -20,15 +15,5 @@ var (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	streams := cli.IOStreams{
-		In:          os.Stdin,
-		Out:         os.Stdout,
-		ErrOut:      os.Stderr,
-		InTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
-		OutTerminal: term.IsTerminal(int(os.Stdout.Fd())),
-	}
-	code := cli.Execute(ctx, os.Args[1:], streams, cli.BuildInfo{Version: version, Commit: commit, Date: date})
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Main(os.Args[1:], cli.BuildInfo{Version: version, Commit: commit, Date: date}))
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -12,9 +14,16 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
 
+// deployOptions are the flags of `k0rdentctl deploy`.
+type deployOptions struct {
+	*Options
+	Parallel     int
+	Force        bool
+	WithRegional bool
+}
+
 func newDeployCommand(o *Options) *cobra.Command {
-	var parallel int
-	var force, withRegional bool
+	d := &deployOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy everything the configuration describes, resuming where a previous run stopped",
@@ -22,62 +31,81 @@ func newDeployCommand(o *Options) *cobra.Command {
 k0rdentctl plan). Independent phases run at the same time. Every phase looks
 at the world first and changes only what differs, so running deploy twice
 changes nothing the second time, and a run that failed or was interrupted
-(Ctrl-C) resumes: phases recorded as completed are verified and not redone.
+(Ctrl-C, exit code 130) resumes: phases recorded as completed are verified and
+not redone.
 
 Progress is shown live on a terminal and as timestamped lines otherwise; every
 step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 		Example: `  k0rdentctl deploy
   k0rdentctl deploy --with-regional
   k0rdentctl deploy --kubeconfig ./mgmt.kubeconfig`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, raw, err := o.loadConfig()
-			if err != nil {
-				return err
-			}
-			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			env.Force = force
-			phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: withRegional})
-			if err != nil {
-				return usageError(err)
-			}
-			if len(missing) > 0 {
-				return usageError(fmt.Errorf("%s: %s", missing[0].Field, missing[0].Reason))
-			}
-			sess, _, err := o.openSession(ctx, cfg, raw)
-			if err != nil {
-				return err
-			}
-			defer sess.Close()
-			env.Session = sess
-			if err := sess.Update(ctx, func(r *state.Record) error {
-				r.Management.KubeconfigPath = env.ManagementKubeconfig()
-				return nil
-			}); err != nil {
-				return err
-			}
-			if !o.structured() {
-				fmt.Fprintf(o.IO.Out, "Deploying %s (%s) · management cluster via %s\n", sess.ID(), cfg.Metadata.Name, env.ManagementKubeconfig())
-			}
-			if withRegional {
-				parallel = max(parallel, regional.Parallel(cfg, 0))
-			}
-			res, err := o.runPhases(ctx, sess, "deploy", phases, parallel)
-			if res == nil {
-				return err
-			}
-			if werr := o.emit(runView(sess.ID(), res), func(w io.Writer, st ui.Style) {
-				if withRegional {
-					renderRegionDeploy(w, st, regional.Summarize(env.Regional(), phases, res), sess.Location())
-				}
-			}); werr != nil {
-				return werr
-			}
-			return err
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return d.run(cmd.Context()) },
 	}
-	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many independent phases run at the same time")
-	cmd.Flags().BoolVar(&force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
-	cmd.Flags().BoolVar(&withRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
+	cmd.Flags().IntVar(&d.Parallel, "parallel", 4, "how many independent phases run at the same time (1 or more)")
+	cmd.Flags().BoolVar(&d.Force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
+	cmd.Flags().BoolVar(&d.WithRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
 	return cmd
+}
+
+// run deploys: everything that can be checked without touching anything is
+// checked first (exit 2, no record written); then the record is opened and
+// the phases, built on it, run.
+func (d *deployOptions) run(ctx context.Context) error {
+	if d.Parallel < 1 {
+		return usageError(fmt.Errorf("--parallel %d: at least one phase must run at a time; use --parallel 1 or more", d.Parallel))
+	}
+	cfg, raw, err := d.loadConfig()
+	if err != nil {
+		return err
+	}
+	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
+	env.Force = d.Force
+	opts := deploy.Options{WithRegional: d.WithRegional}
+	if missing := deploy.Check(env, opts); len(missing) > 0 {
+		return usageError(fmt.Errorf("%s: %s", missing[0].Field, missing[0].Reason))
+	}
+	if err := env.CheckKubeconfig(); err != nil {
+		return usageError(err)
+	}
+	sess, _, err := d.openSession(ctx, cfg, raw)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	// The phases are built on the open record, so that every phase (the
+	// regional ones included) records what it does.
+	env.Session = sess
+	phases, _, err := deploy.Phases(env, opts)
+	if err != nil {
+		return usageError(err)
+	}
+	args := []string{"deploy"}
+	if d.WithRegional {
+		args = append(args, "--with-regional")
+	}
+	resume := resumeCommand(d.Options, args...)
+	if err := sess.Update(ctx, func(r *state.Record) error {
+		r.Management.KubeconfigPath = env.ManagementKubeconfig()
+		r.ResumeCommand = resume
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !d.structured() {
+		fmt.Fprintf(d.IO.Out, "Deploying %s (%s) · management cluster via %s\n", sess.ID(), cfg.Metadata.Name, env.ManagementKubeconfig())
+	}
+	parallel := d.Parallel
+	if d.WithRegional {
+		parallel = max(parallel, regional.Parallel(cfg, 0))
+	}
+	res, err := d.runPhases(ctx, sess, "deploy", phases, parallel, resume)
+	if res == nil {
+		return err
+	}
+	werr := d.emit(runView(sess.ID(), res), func(w io.Writer, st ui.Style) {
+		if d.WithRegional {
+			renderRegionDeploy(w, st, regional.Summarize(env.Regional(), phases, res), sess.Location())
+		}
+	})
+	return errors.Join(err, werr)
 }

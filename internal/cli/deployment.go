@@ -39,15 +39,30 @@ func (o *Options) optionalConfig() (*config.Config, []byte, error) {
 // (by metadata.name) or the only record in the state folder. It returns
 // state.ErrNotFound (wrapped) when there is none.
 func (o *Options) currentRecord(ctx context.Context, s state.Store, cfg *config.Config) (*state.Record, error) {
-	name := ""
-	if cfg != nil {
-		name = cfg.Metadata.Name
-	}
-	id, err := state.FindCurrent(ctx, s, name)
+	id, err := o.currentID(ctx, s, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return s.Load(ctx, id)
+}
+
+// currentSummary is currentRecord with only the latest events, for views
+// whose cost must not grow with the event log (status).
+func (o *Options) currentSummary(ctx context.Context, s state.Store, cfg *config.Config) (*state.Record, error) {
+	id, err := o.currentID(ctx, s, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.LoadSummary(ctx, id)
+}
+
+// currentID finds the deployment id a command is about.
+func (o *Options) currentID(ctx context.Context, s state.Store, cfg *config.Config) (string, error) {
+	name := ""
+	if cfg != nil {
+		name = cfg.Metadata.Name
+	}
+	return state.FindCurrent(ctx, s, name)
 }
 
 // noRecordError explains what to do when there is no record yet.

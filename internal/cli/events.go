@@ -38,20 +38,20 @@ func newEventsCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rec, err := o.currentRecord(ctx, s, cfg)
+			id, err := o.currentID(ctx, s, cfg)
 			if err != nil {
 				return noRecordError(o, err)
 			}
-			events := state.FilterEvents(rec.Events, f)
-			if limit > 0 && len(events) > limit {
-				events = events[len(events)-limit:]
+			events, err := s.Events(ctx, id, f, limit)
+			if err != nil {
+				return err
 			}
 			if events == nil {
 				events = []state.Event{}
 			}
 			if o.structured() || len(events) == 0 {
-				return o.emit(map[string]any{"deployment_id": rec.DeploymentID, "events": events}, func(w io.Writer, _ ui.Style) {
-					fmt.Fprintf(w, "No events match in %s.\n", rec.DeploymentID)
+				return o.emit(map[string]any{"deployment_id": id, "events": events}, func(w io.Writer, _ ui.Style) {
+					fmt.Fprintf(w, "No events match in %s.\n", id)
 				})
 			}
 			var t ui.Table

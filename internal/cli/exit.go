@@ -13,6 +13,9 @@ const (
 	ExitFailed  = 1
 	ExitUsage   = 2
 	ExitRefused = 3
+	// ExitInterrupted is a run stopped by Ctrl-C or SIGTERM (128 + SIGINT,
+	// as shells report it).
+	ExitInterrupted = 130
 )
 
 // exitError carries an exit code with the error an operator sees.
@@ -67,7 +70,7 @@ func ExitCode(err error) int {
 		return ExitUsage
 	}
 	if errors.Is(err, context.Canceled) {
-		return ExitFailed
+		return ExitInterrupted
 	}
 	return ExitFailed
 }

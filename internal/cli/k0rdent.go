@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -33,9 +36,17 @@ Management object names.`,
 	return cmd
 }
 
+// k0rdentInstallOptions are the flags of `k0rdent install` and `k0rdent
+// upgrade`.
+type k0rdentInstallOptions struct {
+	*Options
+	Upgrade bool
+	Force   bool
+	Version string
+}
+
 func newK0rdentInstallCommand(o *Options, upgrade bool) *cobra.Command {
-	var force bool
-	var version string
+	ko := &k0rdentInstallOptions{Options: o, Upgrade: upgrade}
 	use, short := "install", "Install k0rdent, or bring it to the configured version and values"
 	long := `Install the kcm chart into software.k0rdent.namespace (default kcm-system) as Helm
 release kcm, then wait until the Management kcm is Ready, showing each component.
@@ -54,48 +65,70 @@ move to 1.5 together.`
 		Use:   use,
 		Short: short,
 		Long:  long,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, raw, err := o.loadConfig()
-			if err != nil {
-				return err
-			}
-			if version != "" {
-				cfg.Software.K0rdent.Version = version
-			}
-			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			env.Force = force
-			sess, _, err := o.openSession(ctx, cfg, raw)
-			if err != nil {
-				return err
-			}
-			defer sess.Close()
-			env.Session = sess
-			phases := deploy.K0rdentPhases(env, upgrade)
-			what := "k0rdent " + use
-			if !o.structured() {
-				fmt.Fprintf(o.IO.Out, "k0rdent %s %s on the management cluster via %s\n", use, cfg.Software.K0rdent.Version, env.ManagementKubeconfig())
-			}
-			res, err := o.runPhases(ctx, sess, what, phases, 1)
-			if res == nil {
-				return err
-			}
-			if werr := o.emit(k0rdentRunView(sess, res), func(w io.Writer, _ ui.Style) {
-				if err == nil {
-					k := sess.Snapshot().K0rdent
-					fmt.Fprintf(w, "k0rdent %s is installed (Release %s, Helm revision %d) · next: k0rdentctl k0rdent status%s\n", k.Version, k.Release, k.HelmRevision, configFlag(o))
-				}
-			}); werr != nil {
-				return werr
-			}
-			return err
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return ko.run(cmd.Context()) },
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "allow a downgrade")
+	cmd.Flags().BoolVar(&ko.Force, "force", false, "allow a downgrade")
 	if upgrade {
-		cmd.Flags().StringVar(&version, "version", "", "k0rdent version to upgrade to (default: software.k0rdent.version)")
+		cmd.Flags().StringVar(&ko.Version, "version", "", "k0rdent version to upgrade to (default: software.k0rdent.version)")
 	}
 	return cmd
+}
+
+func (ko *k0rdentInstallOptions) use() string {
+	if ko.Upgrade {
+		return "upgrade"
+	}
+	return "install"
+}
+
+// run installs or upgrades k0rdent as the deploy phases do, recorded in the
+// deployment record. A cluster that cannot be reached is reported before
+// the record is opened.
+func (ko *k0rdentInstallOptions) run(ctx context.Context) error {
+	cfg, raw, err := ko.loadConfig()
+	if err != nil {
+		return err
+	}
+	if ko.Version != "" {
+		cfg.Software.K0rdent.Version = ko.Version
+	}
+	env := deploy.NewEnv(ko.ConfigPath, cfg, raw, ko.Kubeconfig, ko.StateDir)
+	env.Force = ko.Force
+	if err := env.CheckKubeconfig(); err != nil {
+		return usageError(err)
+	}
+	if _, _, _, err := env.Management.Reachable(ctx); err != nil {
+		return err
+	}
+	sess, _, err := ko.openSession(ctx, cfg, raw)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	env.Session = sess
+	phases := deploy.K0rdentPhases(env, ko.Upgrade)
+	args := []string{"k0rdent", ko.use()}
+	if ko.Version != "" {
+		args = append(args, "--version", ko.Version)
+	}
+	resume := resumeCommand(ko.Options, args...)
+	if err := sess.Update(ctx, func(r *state.Record) error { r.ResumeCommand = resume; return nil }); err != nil {
+		return err
+	}
+	if !ko.structured() {
+		fmt.Fprintf(ko.IO.Out, "k0rdent %s %s on the management cluster via %s\n", ko.use(), cfg.Software.K0rdent.Version, env.ManagementKubeconfig())
+	}
+	res, err := ko.runPhases(ctx, sess, "k0rdent "+ko.use(), phases, 1, resume)
+	if res == nil {
+		return err
+	}
+	werr := ko.emit(k0rdentRunView(sess, res), func(w io.Writer, _ ui.Style) {
+		if err == nil {
+			k := sess.Snapshot().K0rdent
+			fmt.Fprintf(w, "k0rdent %s is installed (Release %s, Helm revision %d) · next: k0rdentctl k0rdent status%s\n", k.Version, k.Release, k.HelmRevision, configFlag(ko.Options))
+		}
+	})
+	return errors.Join(err, werr)
 }
 
 func k0rdentRunView(sess *state.Session, res *phase.Result) map[string]any {
@@ -108,30 +141,64 @@ func newK0rdentStatusCommand(o *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the installed k0rdent: version, Management readiness, components, Release, Regions support",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, raw, err := o.loadConfig()
-			if err != nil {
-				return err
-			}
-			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			kc, err := env.Management.Clients(ctx)
-			if err != nil {
-				return err
-			}
-			rep, err := (&k0rdent.Status{Kube: kc, Namespace: cfg.Software.K0rdent.Namespace}).Run(ctx)
-			if err != nil {
-				return err
-			}
-			if err := o.emit(rep, func(io.Writer, ui.Style) { renderK0rdentStatus(o, kc.Where(), rep) }); err != nil {
-				return err
-			}
-			if !rep.Installed || !rep.Ready() {
-				return failed(ExitFailed)
-			}
-			return nil
-		},
+		Long: `Show the installed k0rdent on the management cluster: version, Management
+readiness, components, Release, and whether Regions are supported. It reads the
+cluster only. With --kubeconfig it needs no configuration file (the namespace is
+then kcm-system).`,
+		Example: `  k0rdentctl k0rdent status
+  k0rdentctl k0rdent status --kubeconfig ./mgmt.kubeconfig -o json`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runK0rdentStatus(cmd.Context(), o) },
 	}
+}
+
+// runK0rdentStatus reads k0rdent's status from the management cluster. The
+// configuration is optional when --kubeconfig names the cluster.
+func runK0rdentStatus(ctx context.Context, o *Options) error {
+	mgmt, namespace, err := o.k0rdentCluster()
+	if err != nil {
+		return err
+	}
+	kc, _, _, err := mgmt.Reachable(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := (&k0rdent.Status{Kube: kc, Namespace: namespace}).Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := o.emit(rep, func(io.Writer, ui.Style) { renderK0rdentStatus(o, kc.Where(), rep) }); err != nil {
+		return err
+	}
+	if !rep.Installed || !rep.Ready() {
+		return failed(ExitFailed)
+	}
+	return nil
+}
+
+// k0rdentCluster is the management cluster and k0rdent's namespace for the
+// commands that only read the cluster: from the configuration, or from
+// --kubeconfig alone when there is no configuration file.
+func (o *Options) k0rdentCluster() (*deploy.Management, string, error) {
+	cfg, raw, err := o.optionalConfig()
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg == nil {
+		if o.Kubeconfig == "" {
+			return nil, "", usageError(fmt.Errorf("no configuration at %s and no --kubeconfig: name the management cluster with --kubeconfig FILE, or the configuration with -c FILE", o.ConfigPath))
+		}
+		cfg = &config.Config{}
+		cfg.Management.Mode = config.ModeExisting
+	}
+	env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
+	if err := env.CheckKubeconfig(); err != nil {
+		return nil, "", usageError(err)
+	}
+	ns := cfg.Software.K0rdent.Namespace
+	if ns == "" {
+		ns = config.DefaultNamespace
+	}
+	return env.Management, ns, nil
 }
 
 func renderK0rdentStatus(o *Options, where string, r *k0rdent.StatusReport) {
@@ -180,9 +247,16 @@ func helmLine(h *k0rdent.HelmInfo) string {
 	return fmt.Sprintf("release %s/%s revision %d, chart %s %s, %s", h.Namespace, h.Name, h.Revision, h.Chart, h.ChartVersion, h.Status)
 }
 
+// k0rdentUninstallOptions are the flags of `k0rdent uninstall`.
+type k0rdentUninstallOptions struct {
+	*Options
+	Force            bool
+	RemoveFinalizers bool
+	Timeout          time.Duration
+}
+
 func newK0rdentUninstallCommand(o *Options) *cobra.Command {
-	var force, removeFinalizers bool
-	var timeout time.Duration
+	u := &k0rdentUninstallOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Uninstall k0rdent from the management cluster",
@@ -193,76 +267,84 @@ ClusterDeployment, Region and Credential. It is therefore refused (exit 3) while
 any exists, listing them; --force deletes them first (their clusters included)
 and waits until they are gone. --remove-finalizers also clears finalizers that no
 controller is left to clear. Asks for confirmation unless -y.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, raw, err := o.loadConfig()
-			if err != nil {
-				return err
-			}
-			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			kc, err := env.Management.Clients(ctx)
-			if err != nil {
-				return err
-			}
-			u := &k0rdent.Uninstall{Kube: kc, Namespace: cfg.Software.K0rdent.Namespace, Force: force,
-				RemoveFinalizers: removeFinalizers, Timeout: timeout,
-				Progress: func(s string) { fmt.Fprintf(o.IO.ErrOut, "%s %s\n", o.now().UTC().Format(time.RFC3339), s) }}
-			inUse, err := u.InUse(ctx)
-			if err != nil {
-				return err
-			}
-			if len(inUse) > 0 && !force {
-				return &k0rdent.InUseError{Objects: inUse}
-			}
-			q := fmt.Sprintf("Uninstall k0rdent from %s", kc.Where())
-			if len(inUse) > 0 {
-				names := make([]string, 0, len(inUse))
-				for _, r := range inUse {
-					names = append(names, r.String())
-				}
-				q += fmt.Sprintf(", deleting %d objects first (%s)", len(inUse), strings.Join(names, ", "))
-			}
-			if err := o.confirm(q + "?"); err != nil {
-				return err
-			}
-			sess, _, err := o.openSession(ctx, cfg, raw)
-			if err != nil {
-				return err
-			}
-			defer sess.Close()
-			res, err := u.Run(ctx)
-			_ = sess.Update(ctx, func(r *state.Record) error {
-				e := state.Event{Timestamp: o.now().UTC(), Phase: "k0rdent-uninstall"}
-				switch {
-				case err != nil:
-					e.Type, e.Message = "k0rdent_uninstall_failed", fmt.Sprintf("uninstalling k0rdent from %s failed: %v", kc.Where(), err)
-				case res.NotInstalled:
-					r.K0rdent = state.K0rdent{}
-					e.Type, e.Message = "k0rdent_not_installed", fmt.Sprintf("k0rdent was not installed on %s", kc.Where())
-				default:
-					r.K0rdent = state.K0rdent{}
-					e.Type, e.Message = "k0rdent_uninstalled", fmt.Sprintf("k0rdent uninstalled from %s (%d objects deleted first)", kc.Where(), len(res.Deleted))
-				}
-				r.Events = append(r.Events, e)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			return o.emit(res, func(w io.Writer, _ ui.Style) {
-				if res.NotInstalled {
-					fmt.Fprintln(w, "k0rdent was not installed; nothing was changed.")
-					return
-				}
-				fmt.Fprintf(w, "k0rdent uninstalled from %s.\n", kc.Where())
-				for _, k := range res.Kept {
-					fmt.Fprintf(w, "  kept: %s\n", k)
-				}
-			})
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return u.run(cmd.Context()) },
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "delete ClusterDeployments, Regions and Credentials first instead of refusing")
-	cmd.Flags().BoolVar(&removeFinalizers, "remove-finalizers", false, "with --force: clear finalizers no controller is left to clear")
-	cmd.Flags().DurationVar(&timeout, "timeout", 0, "how long to wait for deletions (default 30m)")
+	cmd.Flags().BoolVar(&u.Force, "force", false, "delete ClusterDeployments, Regions and Credentials first instead of refusing")
+	cmd.Flags().BoolVar(&u.RemoveFinalizers, "remove-finalizers", false, "with --force: clear finalizers no controller is left to clear")
+	cmd.Flags().DurationVar(&u.Timeout, "timeout", 0, "how long to wait for deletions (default 30m)")
 	return cmd
+}
+
+func (uo *k0rdentUninstallOptions) run(ctx context.Context) error {
+	cfg, raw, err := uo.loadConfig()
+	if err != nil {
+		return err
+	}
+	env := deploy.NewEnv(uo.ConfigPath, cfg, raw, uo.Kubeconfig, uo.StateDir)
+	if err := env.CheckKubeconfig(); err != nil {
+		return usageError(err)
+	}
+	kc, _, _, err := env.Management.Reachable(ctx)
+	if err != nil {
+		return err
+	}
+	u := &k0rdent.Uninstall{Kube: kc, Namespace: cfg.Software.K0rdent.Namespace, Force: uo.Force,
+		RemoveFinalizers: uo.RemoveFinalizers, Timeout: uo.Timeout,
+		Progress: func(s string) { fmt.Fprintf(uo.IO.ErrOut, "%s %s\n", uo.now().UTC().Format(time.RFC3339), s) }}
+	inUse, err := u.InUse(ctx)
+	if err != nil {
+		return err
+	}
+	if len(inUse) > 0 && !uo.Force {
+		return &k0rdent.InUseError{Objects: inUse}
+	}
+	q := fmt.Sprintf("Uninstall k0rdent from %s", kc.Where())
+	if len(inUse) > 0 {
+		names := make([]string, 0, len(inUse))
+		for _, r := range inUse {
+			names = append(names, r.String())
+		}
+		q += fmt.Sprintf(", deleting %d objects first (%s)", len(inUse), strings.Join(names, ", "))
+	}
+	if err := uo.confirm(q + "?"); err != nil {
+		return err
+	}
+	sess, _, err := uo.openSession(ctx, cfg, raw)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	res, err := u.Run(ctx)
+	// What was done is recorded even when ctx was cancelled; a record that
+	// cannot be written is an error of its own.
+	if rerr := sess.Update(context.WithoutCancel(ctx), func(r *state.Record) error {
+		e := state.Event{Timestamp: uo.now().UTC(), Phase: "k0rdent-uninstall"}
+		switch {
+		case err != nil:
+			e.Type, e.Message = "k0rdent_uninstall_failed", fmt.Sprintf("uninstalling k0rdent from %s failed: %v", kc.Where(), err)
+		case res.NotInstalled:
+			r.K0rdent = state.K0rdent{}
+			e.Type, e.Message = "k0rdent_not_installed", fmt.Sprintf("k0rdent was not installed on %s", kc.Where())
+		default:
+			r.K0rdent = state.K0rdent{}
+			e.Type, e.Message = "k0rdent_uninstalled", fmt.Sprintf("k0rdent uninstalled from %s (%d objects deleted first)", kc.Where(), len(res.Deleted))
+		}
+		r.Events = append(r.Events, e)
+		return nil
+	}); rerr != nil {
+		return errors.Join(err, fmt.Errorf("recording the uninstall in %s: %w", sess.Location(), rerr))
+	}
+	if err != nil {
+		return err
+	}
+	return uo.emit(res, func(w io.Writer, _ ui.Style) {
+		if res.NotInstalled {
+			fmt.Fprintln(w, "k0rdent was not installed; nothing was changed.")
+			return
+		}
+		fmt.Fprintf(w, "k0rdent uninstalled from %s.\n", kc.Where())
+		for _, k := range res.Kept {
+			fmt.Fprintf(w, "  kept: %s\n", k)
+		}
+	})
 }

@@ -81,7 +81,7 @@ did is no longer in place.`,
 				return err
 			}
 			for _, s := range p.Steps {
-				pp := planPhase{Name: s.Name, Title: s.Title, Region: s.Region, Requires: s.Requires, Level: s.Level,
+				pp := planPhase{Name: s.Name, Title: s.Title, Region: s.Group, Requires: s.Requires, Level: s.Level,
 					Wanted: s.Wanted, Reason: s.Reason, Recorded: string(s.Recorded), Actions: s.Lines}
 				if pp.Requires == nil {
 					pp.Requires = []string{}

@@ -114,12 +114,22 @@ func (opts *regionDeployOptions) run(ctx context.Context) error {
 	if len(selected) == 0 {
 		return usageError(fmt.Errorf("no regional clusters are configured in %s: add them under software.k0rdent.regional.clusters", opts.ConfigPath))
 	}
+	if err := e.denv.CheckKubeconfig(); err != nil {
+		return usageError(err)
+	}
+	if _, _, _, err := e.denv.Management.Reachable(ctx); err != nil {
+		return err
+	}
 	closeFn, err := opts.openRecord(ctx, e, recordLocked)
 	defer closeFn()
 	if err != nil {
 		return err
 	}
 	sess := e.sess
+	resume := resumeCommand(opts.Options, append([]string{"region", "deploy"}, opts.Names...)...)
+	if err := sess.Update(ctx, func(r *state.Record) error { r.ResumeCommand = resume; return nil }); err != nil {
+		return err
+	}
 	par := regional.Parallel(e.cfg, opts.Parallel)
 	out := opts.progressOut() // with -o json|yaml stdout carries the result
 	if !opts.structured() {
@@ -139,6 +149,9 @@ func (opts *regionDeployOptions) run(ctx context.Context) error {
 	}{sess.ID(), sess.Location(), rep}
 	if err := opts.emit(view, func(w io.Writer, st ui.Style) { renderRegionDeploy(w, st, rep, sess.Location()) }); err != nil {
 		return err
+	}
+	if rep.Interrupted && ctx.Err() != nil {
+		return &exitError{code: ExitInterrupted, err: fmt.Errorf("region deploy was interrupted; the record is resumable, resume with: %s", resume)}
 	}
 	if len(rep.Failed()) > 0 || runErr != nil {
 		return failed(ExitFailed)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
 
@@ -59,7 +60,15 @@ func (opts *regionHealthOptions) run(ctx context.Context) error {
 	if opts.Timeout <= 0 || opts.Interval <= 0 {
 		return usageError(errors.New("--timeout and --interval must be positive durations, such as 15s"))
 	}
-	e, closeFn, err := opts.openRegion(ctx, recordIfFree)
+	e, err := opts.loadRegion()
+	if err != nil {
+		return err
+	}
+	health := regional.Health{Names: opts.Names, Timeout: opts.Timeout}
+	if opts.Watch {
+		return opts.watch(ctx, e, health)
+	}
+	closeFn, err := opts.openRecord(ctx, e, recordIfFree)
 	defer closeFn()
 	if err != nil {
 		return err
@@ -67,36 +76,51 @@ func (opts *regionHealthOptions) run(ctx context.Context) error {
 	if e.warning != "" {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", e.warning)
 	}
-	health := regional.Health{Env: e.env, Names: opts.Names, Timeout: opts.Timeout}
-	if !opts.Watch {
-		rep, err := health.Run(ctx)
-		if err != nil {
-			return err
-		}
-		if err := opts.emit(rep, func(w io.Writer, st ui.Style) { renderRegionHealth(w, st, rep) }); err != nil {
-			return err
-		}
-		if len(rep.Unhealthy()) > 0 || rep.ManagementError != "" {
-			return failed(ExitFailed)
-		}
-		return nil
+	health.Env = e.env
+	rep, err := health.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := opts.emit(rep, func(w io.Writer, st ui.Style) { renderRegionHealth(w, st, rep) }); err != nil {
+		return err
+	}
+	if len(rep.Unhealthy()) > 0 || rep.ManagementError != "" {
+		return failed(ExitFailed)
+	}
+	return nil
+}
+
+// watch checks the regions' health every interval until ctx ends. The
+// deployment record is locked only while a result is written, so that deploy
+// or remove can run in another terminal during the watch.
+func (opts *regionHealthOptions) watch(ctx context.Context, e *regionEnv, health regional.Health) error {
+	health.Env = e.env
+	wopts := &regional.WatchHealth{Health: health, Interval: opts.Interval}
+	id, err := state.FindCurrent(ctx, e.store, e.cfg.Metadata.Name)
+	switch {
+	case err == nil:
+		wopts.Store, wopts.DeploymentID = e.store, id
+	case !errors.Is(err, state.ErrNotFound):
+		return err
 	}
 	var lastUnhealthy int
 	first := true
-	watch := &regional.WatchHealth{Health: health, Interval: opts.Interval,
-		OnCheck: func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
-			lastUnhealthy = len(rep.Unhealthy())
-			_ = opts.emit(map[string]any{"report": rep, "transitions": trans}, func(w io.Writer, st ui.Style) {
-				if first {
-					renderRegionHealth(w, st, rep)
-					fmt.Fprintf(w, "watching every %s (Ctrl-C stops) ...\n", opts.Interval)
-					first = false
-					return
-				}
-				renderRegionHealthChanges(w, st, rep, trans)
-			})
-		}}
-	if err := watch.Run(ctx); err != nil {
+	wopts.OnCheck = func(rep *regional.HealthReport, trans []regional.ReadyTransition) {
+		lastUnhealthy = len(rep.Unhealthy())
+		if rep.RecordError != "" && !opts.structured() {
+			fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", rep.RecordError)
+		}
+		_ = opts.emit(map[string]any{"report": rep, "transitions": trans}, func(w io.Writer, st ui.Style) {
+			if first {
+				renderRegionHealth(w, st, rep)
+				fmt.Fprintf(w, "watching every %s (Ctrl-C stops) ...\n", opts.Interval)
+				first = false
+				return
+			}
+			renderRegionHealthChanges(w, st, rep, trans)
+		})
+	}
+	if err := wopts.Run(ctx); err != nil {
 		return err
 	}
 	if lastUnhealthy > 0 {

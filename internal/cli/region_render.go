@@ -439,6 +439,8 @@ func stepMarks(st ui.Style, rg regional.RegionReport) []string {
 		switch {
 		case s.Status == string(state.PhaseFailed):
 			marks = append(marks, st.Red(ui.MarkFailed+" "+rg.Error))
+		case s.Status == string(state.PhaseInterrupted):
+			marks = append(marks, st.Yellow(ui.MarkInterrupted+" "+label+" interrupted"))
 		case s.Status == string(state.PhaseSkipped) && strings.HasPrefix(s.Reason, "requirement "):
 			// blocked by the failure shown before it
 		case s.Status == string(state.PhaseSkipped):

@@ -25,6 +25,9 @@ type IOStreams struct {
 	// InTerminal and OutTerminal say whether In and Out are terminals.
 	InTerminal  bool
 	OutTerminal bool
+	// Width is how many columns Out has (a terminal's width); 0 when
+	// unknown or not a terminal: lines are then not fitted to a width.
+	Width int
 }
 
 // BuildInfo describes the binary.
@@ -107,7 +110,8 @@ Start here:
 
 Exit codes: 0 done; 1 failed; 2 invalid usage or configuration (nothing was
 touched); 3 refused (a lock is held, confirmation needed, or a guard that
-needs --force).`,
+needs --force); 130 interrupted (Ctrl-C or SIGTERM; run the same command again
+to resume).`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		DisableAutoGenTag: true,

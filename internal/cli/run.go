@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
@@ -63,9 +64,37 @@ func short(h string) string {
 	return h
 }
 
-// runPhases runs phases with live progress and prints a summary. It returns
-// a silent error carrying exit code 1 when a phase failed.
-func (o *Options) runPhases(ctx context.Context, sess *state.Session, what string, phases []phase.Phase, parallel int) (*phase.Result, error) {
+// defaultStateDir is --state-dir's default.
+const defaultStateDir = "state"
+
+// resumeCommand is the command line that runs args again with the flags that
+// chose the configuration, the state folder and the management cluster, so
+// that a printed next step works as printed.
+func resumeCommand(o *Options, args ...string) string {
+	parts := append([]string{"k0rdentctl"}, args...)
+	line := strings.Join(parts, " ") + configFlag(o)
+	if o.StateDir != "" && o.StateDir != defaultStateDir {
+		line += " --state-dir " + shellQuote(o.StateDir)
+	}
+	if o.Kubeconfig != "" {
+		line += " --kubeconfig " + shellQuote(o.Kubeconfig)
+	}
+	return line
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"$`\\|&;<>()*?[]{}~!#") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// runPhases runs phases with live progress and prints a summary; resume is
+// the command that runs them again. It returns a silent error carrying exit
+// code 1 when a phase failed, and an error with exit code 130 when the run
+// was interrupted (Ctrl-C, SIGTERM).
+func (o *Options) runPhases(ctx context.Context, sess *state.Session, what string, phases []phase.Phase, parallel int, resume string) (*phase.Result, error) {
 	// With -o json|yaml stdout is kept for the result.
 	disp := progress.New(o.progressOut(), progress.Options{Live: o.IO.OutTerminal && !o.structured(), Color: o.style().Color})
 	eng := &phase.Engine{Journal: sess, Observer: disp, Parallel: parallel}
@@ -75,15 +104,19 @@ func (o *Options) runPhases(ctx context.Context, sess *state.Session, what strin
 		return nil, err
 	}
 	if !o.structured() {
-		printRunSummary(o, sess, what, res)
+		printRunSummary(o, sess, what, res, resume)
 	}
 	if err != nil {
 		var g *phase.GraphError
 		if errors.As(err, &g) {
 			return res, err
 		}
-		if res.Interrupted {
-			return res, fmt.Errorf("%s was interrupted; the record is resumable: run the same command again", what)
+		if res.Interrupted && len(res.Failed()) == 0 {
+			if ctx.Err() != nil {
+				return res, &exitError{code: ExitInterrupted, err: fmt.Errorf("%s was interrupted; the record is resumable, resume with: %s", what, resume)}
+			}
+			// Stopped by a record that could not be written: err says so.
+			return res, err
 		}
 		// A guard that stopped a phase (a downgrade without --force) is a
 		// refusal: exit code 3.
@@ -99,7 +132,7 @@ func (o *Options) runPhases(ctx context.Context, sess *state.Session, what strin
 	return res, nil
 }
 
-func printRunSummary(o *Options, sess *state.Session, what string, res *phase.Result) {
+func printRunSummary(o *Options, sess *state.Session, what string, res *phase.Result, resume string) {
 	st := o.style()
 	counts := map[string]int{}
 	for _, oc := range res.Outcomes {
@@ -119,12 +152,19 @@ func printRunSummary(o *Options, sess *state.Session, what string, res *phase.Re
 		head = st.Yellow(what + " interrupted")
 	}
 	fmt.Fprintf(w, "%s: %s in %s · state: %s\n", head, countsLine(counts), ui.Duration(res.Duration().Round(100*time.Millisecond)), sess.Location())
-	for _, name := range res.Failed() {
-		oc, _ := res.Outcome(name)
-		fmt.Fprintf(w, "  %s %s: %v\n", st.Red(ui.MarkFailed), name, oc.Err)
+	for _, oc := range res.Outcomes {
+		switch {
+		case oc.Status == state.PhaseFailed:
+			fmt.Fprintf(w, "  %s %s: %v\n", st.Red(ui.MarkFailed), oc.Name, oc.Err)
+		case oc.Interrupted():
+			fmt.Fprintf(w, "  %s %s: interrupted\n", st.Yellow(ui.MarkInterrupted), oc.Name)
+		}
 	}
-	if len(res.Failed()) > 0 || res.Interrupted {
-		fmt.Fprintf(w, "  fix the cause, then run the same command again: completed phases are verified, not redone · history: k0rdentctl events --type phase_failed%s\n", configFlag(o))
+	switch {
+	case len(res.Failed()) > 0:
+		fmt.Fprintf(w, "  fix the cause, then resume (completed phases are verified, not redone): %s · history: k0rdentctl events --type phase_failed%s\n", resume, configFlag(o))
+	case res.Interrupted:
+		fmt.Fprintf(w, "  resume (completed phases are verified, not redone): %s\n", resume)
 	}
 }
 
@@ -143,8 +183,8 @@ func runView(id string, res *phase.Result) map[string]any {
 	out := []runOutcome{}
 	counts := map[string]int{}
 	for _, oc := range res.Outcomes {
-		r := runOutcome{Name: oc.Name, Region: oc.Region, Status: string(oc.Status), Verified: oc.Verified, Reason: oc.Reason, DurationSeconds: oc.Duration.Seconds()}
-		if oc.Err != nil {
+		r := runOutcome{Name: oc.Name, Region: oc.Group, Status: string(oc.Status), Verified: oc.Verified, Reason: oc.Reason, DurationSeconds: oc.Duration.Seconds()}
+		if oc.Err != nil && !oc.Interrupted() { // an interruption's error is the cancellation's
 			r.Error = oc.Err.Error()
 		}
 		counts[r.Status]++

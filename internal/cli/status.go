@@ -28,7 +28,16 @@ type statusView struct {
 	Paths        statusPaths       `json:"paths"`
 	K0rdent      *state.K0rdent    `json:"k0rdent,omitempty"`
 	Regional     []regionalSummary `json:"regions,omitempty"`
-	Next         []string          `json:"next"`
+	// StoppedRun is the run whose process is gone although the record says
+	// it was running (INTERRUPTED).
+	StoppedRun *stoppedRun `json:"stopped_run,omitempty"`
+	Next       []string    `json:"next"`
+}
+
+type stoppedRun struct {
+	PID  int    `json:"pid,omitempty"`
+	Host string `json:"host,omitempty"`
+	Note string `json:"note"`
 }
 
 type statusConfig struct {
@@ -69,97 +78,157 @@ type regionalSummary struct {
 	Health string `json:"health,omitempty"`
 }
 
+// statusOptions are the flags of `k0rdentctl status`.
+type statusOptions struct {
+	*Options
+	Watch    bool
+	Interval time.Duration
+}
+
 func newStatusCommand(o *Options) *cobra.Command {
-	var watch bool
-	var interval time.Duration
+	so := &statusOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the deployment: phases, timeline, where things live and what to do next",
 		Long: `Show the deployment recorded in the state folder: its overall status (DEPLOYED,
-IN PROGRESS, FAILED or NOT DEPLOYED), a summary of the configuration, every phase
-with its mark and duration, the timeline, where the kubeconfigs and the record
-live, and the next command to run. It reads the record only; it changes nothing.`,
+IN PROGRESS, FAILED, INTERRUPTED or NOT DEPLOYED), a summary of the configuration,
+every phase with its mark and duration, the timeline, where the kubeconfigs and
+the record live, and the next command to run. It reads the record only; it
+changes nothing.
+
+INTERRUPTED means the last run was stopped (Ctrl-C, SIGTERM) or its process
+died (a run whose lock holder no longer runs on this host); running the command
+shown under Next resumes it. Lines are fitted to the terminal's width; -o json
+has the full text of every error.
+
+Exit code 1 when the deployment FAILED or was INTERRUPTED, as region status
+exits 1 when a region failed.`,
 		Example: `  k0rdentctl status
   k0rdentctl status --watch
   k0rdentctl status -o json | jq .next`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if !watch {
-				return o.printStatus(ctx, o.IO.Out)
-			}
-			if o.structured() {
-				return usageError(errors.New("--watch shows a live table; for scripts poll k0rdentctl status -o json"))
-			}
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				if o.IO.OutTerminal {
-					fmt.Fprint(o.IO.Out, "\x1b[H\x1b[2J")
-				}
-				if err := o.printStatus(ctx, o.IO.Out); err != nil {
-					return err
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
-			}
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return so.run(cmd.Context()) },
 	}
-	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh until interrupted")
-	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "refresh interval with --watch")
+	cmd.Flags().BoolVarP(&so.Watch, "watch", "w", false, "refresh until interrupted")
+	cmd.Flags().DurationVar(&so.Interval, "interval", 2*time.Second, "refresh interval with --watch")
 	return cmd
 }
 
-func (o *Options) printStatus(ctx context.Context, w io.Writer) error {
+// run shows the status once, or with --watch until interrupted.
+func (so *statusOptions) run(ctx context.Context) error {
+	if !so.Watch {
+		v, err := so.show(ctx, so.IO.Out)
+		if err != nil {
+			return err
+		}
+		if v.Status == state.OverallFailed || v.Status == state.OverallInterrupted {
+			return failed(ExitFailed)
+		}
+		return nil
+	}
+	if so.structured() {
+		return usageError(errors.New("--watch shows a live table; for scripts poll k0rdentctl status -o json"))
+	}
+	if so.Interval <= 0 {
+		return usageError(fmt.Errorf("--interval %s: use a positive duration such as 2s", so.Interval))
+	}
+	t := time.NewTicker(so.Interval)
+	defer t.Stop()
+	for {
+		if so.IO.OutTerminal {
+			fmt.Fprint(so.IO.Out, "\x1b[H\x1b[2J")
+		}
+		if _, err := so.show(ctx, so.IO.Out); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// show prints the status and returns what it showed.
+func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, error) {
+	o := so.Options
 	cfg, raw, err := o.optionalConfig()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s, err := o.store()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v := statusView{Counts: map[string]int{}, Paths: statusPaths{State: o.StateDir}}
+	v := &statusView{Counts: map[string]int{}, Paths: statusPaths{State: o.StateDir}}
 	v.Config.Path = o.ConfigPath
 	if cfg != nil {
 		v.Config.Summary = configSummary(cfg)
 	}
-	rec, err := o.currentRecord(ctx, s, cfg)
+	rec, err := o.currentSummary(ctx, s, cfg)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		v.Status = "NOT DEPLOYED"
+		v.Status = state.OverallNotDeployed
 		if cfg == nil {
 			v.Next = []string{"k0rdentctl config init --template small", "k0rdentctl config validate", "k0rdentctl plan"}
 		} else {
 			v.Next = []string{"k0rdentctl plan" + configFlag(o)}
 		}
 	case err != nil:
-		return err
+		return nil, err
 	default:
-		v.fill(o, s, rec, raw)
+		holder, err := s.Holder(rec.DeploymentID)
+		if err != nil {
+			return nil, err
+		}
+		v.fill(o, s, rec, raw, holder)
 	}
 	if v.Phases == nil {
 		v.Phases = []statusPhase{}
 	}
 	var rerr error
-	err = o.emitTo(w, v, func(w io.Writer, st ui.Style) { rerr = renderStatus(w, st, o.now(), v) })
-	return errors.Join(err, rerr)
+	err = o.emitTo(w, v, func(w io.Writer, st ui.Style) {
+		var b strings.Builder
+		if rerr = renderStatus(&b, st, o.now(), *v, o.IO.Width); rerr != nil {
+			return
+		}
+		_, rerr = io.WriteString(w, ui.FitLines(b.String(), o.IO.Width))
+	})
+	if err != nil || rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	return v, nil
 }
 
-func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw []byte) {
+func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw []byte, holder *state.LockHolder) {
 	v.DeploymentID, v.Name, v.Status = rec.DeploymentID, rec.Name, rec.Overall()
+	// A run in progress whose process is gone (killed, crashed) stopped
+	// without finishing: it is interrupted, not in progress.
+	stopped := v.Status == state.OverallInProgress && (holder == nil || !holder.Running)
+	if stopped {
+		v.Status = state.OverallInterrupted
+		v.StoppedRun = &stoppedRun{Note: "the last run stopped without finishing: no k0rdentctl holds the deployment's lock"}
+		if holder != nil {
+			v.StoppedRun.PID, v.StoppedRun.Host = holder.PID, holder.Host
+			v.StoppedRun.Note = fmt.Sprintf("the last run (pid %d on host %s) stopped without finishing: the process is gone", holder.PID, holder.Host)
+		}
+	}
 	v.Config.Hash = rec.Config.Hash
 	if raw != nil && rec.Config.Hash != "" && config.Hash(raw) != rec.Config.Hash {
 		v.Config.Changed = true
 	}
 	v.Paths.State = s.Location(rec.DeploymentID)
 	for _, p := range rec.Phases {
-		v.Phases = append(v.Phases, statusPhase{Name: p.Name, Title: p.Title, Region: p.Region, Status: string(p.Status),
+		sp := statusPhase{Name: p.Name, Title: p.Title, Region: p.Region, Status: string(p.Status),
 			StartedAt: p.StartedAt, EndedAt: p.EndedAt, DurationSeconds: p.DurationSeconds, Attempts: p.Attempts,
-			LastError: p.LastError, Reason: p.Reason})
-		v.Counts[string(p.Status)]++
+			LastError: p.LastError, Reason: p.Reason}
+		switch {
+		case p.Status == state.PhaseInProgress && stopped:
+			sp.Status, sp.Reason = string(state.PhaseInterrupted), "its run stopped while it ran"
+		case p.Status == state.PhaseInProgress:
+			sp.LastError = "" // a running phase has no error yet
+		}
+		v.Phases = append(v.Phases, sp)
+		v.Counts[sp.Status]++
 		if p.StartedAt != nil && (v.Timeline.StartedAt == nil || p.StartedAt.Before(*v.Timeline.StartedAt)) {
 			v.Timeline.StartedAt = p.StartedAt
 		}
@@ -183,30 +252,47 @@ func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw
 		k := rec.K0rdent
 		v.K0rdent = &k
 	}
-	v.Next = nextSteps(o, rec, v.Config.Changed)
+	v.Next = nextSteps(o, rec, v, holder)
 }
 
-// nextSteps says what to run given the record.
-func nextSteps(o *Options, rec *state.Record, changed bool) []string {
+// nextSteps says what to run given the record: the command that resumes the
+// last run is the one that ran it (recorded with its flags), and a failed
+// region is retried with region deploy.
+func nextSteps(o *Options, rec *state.Record, v *statusView, holder *state.LockHolder) []string {
 	c := configFlag(o)
 	var next []string
-	if changed {
+	if v.Config.Changed {
 		next = append(next, "the configuration changed since the last run; see what would change: k0rdentctl plan"+c)
 	}
-	switch rec.Overall() {
-	case "FAILED":
+	resume := rec.ResumeCommand
+	if resume == "" {
+		resume = resumeCommand(o, "deploy")
+	}
+	switch v.Status {
+	case state.OverallFailed:
 		for _, p := range rec.Phases {
-			if p.Status == state.PhaseFailed {
-				next = append(next, fmt.Sprintf("phase %s failed: %s", p.Name, firstLine(p.LastError)))
-				break
+			if p.Status != state.PhaseFailed {
+				continue
 			}
+			next = append(next, fmt.Sprintf("phase %s failed: %s", p.Name, firstLine(p.LastError)))
+			if p.Region != "" && !strings.Contains(resume, "region deploy") && !strings.Contains(resume, "--with-regional") {
+				resume = resumeCommand(o, "region", "deploy", p.Region)
+			}
+			break
 		}
-		next = append(next, "fix the cause, then resume (completed phases are verified, not redone): k0rdentctl deploy"+c,
+		next = append(next, "fix the cause, then resume (completed phases are verified, not redone): "+resume,
 			"history of the failure: k0rdentctl events --type phase_failed"+c)
-	case "IN PROGRESS":
-		next = append(next, "follow it: k0rdentctl status --watch"+c,
-			"if the run was interrupted, run the same command again to resume")
-	case "DEPLOYED":
+	case state.OverallInterrupted:
+		if v.StoppedRun != nil {
+			next = append(next, v.StoppedRun.Note)
+		}
+		next = append(next, "resume (completed phases are verified, not redone): "+resume)
+	case state.OverallInProgress:
+		if holder != nil && holder.PID != 0 {
+			next = append(next, fmt.Sprintf("running: pid %d on host %s since %s", holder.PID, holder.Host, holder.Since.UTC().Format(time.RFC3339)))
+		}
+		next = append(next, "follow it: k0rdentctl status --watch"+c)
+	case state.OverallDeployed:
 		if rec.K0rdent.Version != "" {
 			next = append(next, "k0rdent: k0rdentctl k0rdent status"+c)
 		}
@@ -237,18 +323,23 @@ func phaseMark(st ui.Style, status string) string {
 		return st.Dim(ui.MarkSkipped)
 	case state.PhaseInProgress:
 		return st.Yellow(ui.MarkRunning)
+	case state.PhaseInterrupted:
+		return st.Yellow(ui.MarkInterrupted)
 	}
 	return ui.MarkPending
 }
 
-func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView) error {
+// renderStatus writes the status table; width (0: none) bounds the phase
+// table's last column, so that a long error does not make a long line (the
+// caller fits the other lines; -o json has the full text).
+func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView, width int) error {
 	headline := v.Status
 	switch v.Status {
-	case "DEPLOYED":
+	case state.OverallDeployed:
 		headline = st.Green(v.Status)
-	case "FAILED":
+	case state.OverallFailed:
 		headline = st.Red(v.Status)
-	case "IN PROGRESS":
+	case state.OverallInProgress, state.OverallInterrupted:
 		headline = st.Yellow(v.Status)
 	}
 	if v.DeploymentID != "" {
@@ -277,25 +368,7 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView) error {
 	}
 	if len(v.Phases) > 0 {
 		fmt.Fprintln(w, "\nPhases")
-		var t ui.Table
-		for _, p := range v.Phases {
-			d := "-"
-			if p.DurationSeconds > 0 {
-				d = ui.Duration(time.Duration(p.DurationSeconds * float64(time.Second)))
-			} else if p.Status == string(state.PhaseInProgress) && p.StartedAt != nil {
-				d = ui.Duration(now.Sub(*p.StartedAt).Round(time.Second)) + " so far"
-			}
-			note := p.Reason
-			if p.LastError != "" {
-				note = st.Red(firstLine(p.LastError))
-			}
-			title := p.Title
-			if title == "" {
-				title = p.Name
-			}
-			t.Row("  "+phaseMark(st, p.Status), title, p.Status, d, note)
-		}
-		_ = t.Write(w)
+		writePhaseTable(w, st, now, v.Phases, width)
 	}
 	if v.Timeline.StartedAt != nil {
 		fmt.Fprintf(w, "\nTimeline  started %s (%s)", v.Timeline.StartedAt.UTC().Format(time.RFC3339), ui.Ago(now, *v.Timeline.StartedAt))
@@ -329,6 +402,59 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView) error {
 		}
 	}
 	return nil
+}
+
+// writePhaseTable writes one row per phase: mark, title, status, duration
+// and a note (the reason, or the first line of the error), the note cut to
+// what width leaves.
+func writePhaseTable(w io.Writer, st ui.Style, now time.Time, phases []statusPhase, width int) {
+	type row struct{ mark, title, status, dur, note string }
+	rows := make([]row, 0, len(phases))
+	cols := [4]int{}
+	for _, p := range phases {
+		r := row{mark: "  " + phaseMark(st, p.Status), title: p.Title, status: p.Status, dur: "-", note: p.Reason}
+		if p.DurationSeconds > 0 {
+			r.dur = ui.Duration(time.Duration(p.DurationSeconds * float64(time.Second)))
+		} else if p.Status == string(state.PhaseInProgress) && p.StartedAt != nil {
+			r.dur = ui.Duration(now.Sub(*p.StartedAt).Round(time.Second)) + " so far"
+		}
+		if p.LastError != "" {
+			r.note = firstLine(p.LastError)
+		}
+		if r.title == "" {
+			r.title = p.Name
+		}
+		for i, c := range []string{r.mark, r.title, r.status, r.dur} {
+			cols[i] = max(cols[i], ui.VisibleWidth(c))
+		}
+		rows = append(rows, r)
+	}
+	// Columns are padded by their visible width (colour codes take none).
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(n-ui.VisibleWidth(s), 0)) }
+	lead := cols[0] + cols[1] + cols[2] + cols[3] + 4*2
+	for i, r := range rows {
+		line := pad(r.mark, cols[0]) + "  " + pad(r.title, cols[1]) + "  " + pad(r.status, cols[2]) + "  " + pad(r.dur, cols[3])
+		note, room, below := r.note, 0, false
+		if width > 0 {
+			room = width - lead
+			if room < 24 && note != "" {
+				// Too little room beside the row: the note goes under it.
+				room, below = width-cols[0]-2, true
+			}
+		}
+		note = ui.Truncate(note, room)
+		if phases[i].LastError != "" {
+			note = st.Red(note)
+		}
+		switch {
+		case r.note == "":
+			fmt.Fprintln(w, strings.TrimRight(line, " "))
+		case below:
+			fmt.Fprintf(w, "%s\n%s%s\n", strings.TrimRight(line, " "), strings.Repeat(" ", cols[0]+2), note)
+		default:
+			fmt.Fprintf(w, "%s  %s\n", line, note)
+		}
+	}
 }
 
 func countsLine(counts map[string]int) string {

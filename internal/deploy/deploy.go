@@ -5,7 +5,10 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -45,12 +48,17 @@ func (e *Env) now() time.Time {
 	return time.Now()
 }
 
-// record changes the deployment record when there is one (not when planning).
-func (e *Env) record(fn func(*state.Record)) {
+// record changes the deployment record when there is one (not when
+// planning). A record that cannot be written is an error that stops the run.
+func (e *Env) record(ctx context.Context, what string, fn func(*state.Record)) error {
 	if e.Session == nil {
-		return
+		return nil
 	}
-	_ = e.Session.Update(context.Background(), func(r *state.Record) error { fn(r); return nil })
+	// Saved even when ctx is cancelled: what was done must be on record.
+	if err := e.Session.Update(context.WithoutCancel(ctx), func(r *state.Record) error { fn(r); return nil }); err != nil {
+		return fmt.Errorf("recording %s in the deployment record %s: %w; stopping so that the record stays true", what, e.Session.Location(), err)
+	}
+	return nil
 }
 
 // NewEnv builds the environment of a run. It does not touch the network.
@@ -72,6 +80,27 @@ func (e *Env) ManagementKubeconfig() string {
 	default:
 		return state.KubeconfigPath(e.StateDir, e.Config.Metadata.Name)
 	}
+}
+
+// CheckKubeconfig says, before anything is touched, whether the management
+// cluster's kubeconfig file exists: a usage problem (exit 2), named by where
+// the path came from.
+func (e *Env) CheckKubeconfig() error {
+	path := e.ManagementKubeconfig()
+	from := "management.kubeconfig in " + e.ConfigPath
+	switch {
+	case e.KubeconfigOverride != "":
+		from = "--kubeconfig"
+	case !e.Config.ExistingManagement():
+		from = "the kubeconfig the bootstrap writes"
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %s does not exist; give the path of the management cluster's kubeconfig file", from, path)
+		}
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	return nil
 }
 
 // Management is the management cluster, connected to on first use so that
@@ -101,6 +130,30 @@ func (m *Management) Clients(ctx context.Context) (*kube.Clients, error) {
 	}
 	m.clients = c
 	return c, nil
+}
+
+// Reachable connects (once) and proves that the management cluster answers
+// an authenticated request: what every command that works on the cluster
+// checks first, so that an unreachable cluster or rejected credentials get
+// the same explanation everywhere (not a Helm or client error from deep in
+// an operation). It returns the clients, the Kubernetes version and the user
+// the API server sees.
+func (m *Management) Reachable(ctx context.Context) (*kube.Clients, string, string, error) {
+	c, err := m.Clients(ctx)
+	if err != nil {
+		return nil, "", "", err
+	}
+	v, err := c.Ping(ctx)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("management cluster: %w", err)
+	}
+	// /version is readable anonymously: only an authenticated request proves
+	// that the kubeconfig's credentials work.
+	user, err := c.WhoAmI(ctx)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("management cluster: %w", err)
+	}
+	return c, v, user, nil
 }
 
 func isRemote(ref string) bool {

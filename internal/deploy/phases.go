@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"context"
+
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
@@ -20,22 +22,35 @@ type Options struct {
 	WithRegional bool
 }
 
-// Phases returns the phases of `k0rdentctl deploy` for the configuration,
-// and what the configuration asks for that this build cannot do.
-func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
+// Check lists what the configuration and options ask for that this build
+// cannot do, from the configuration alone (no network, nothing written).
+func Check(env *Env, opts Options) []Unavailable {
 	cfg := env.Config
 	var missing []Unavailable
 	if !cfg.ExistingManagement() && env.KubeconfigOverride == "" {
 		missing = append(missing, Unavailable{Field: "management.mode",
 			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not in this build; use management.mode existing with a kubeconfig, or pass --kubeconfig of a cluster that exists"})
 	}
+	if opts.WithRegional && !cfg.RegionalEnabled() {
+		missing = append(missing, Unavailable{Field: "software.k0rdent.regional.enabled",
+			Reason: "--with-regional asks for regional clusters but they are disabled; set software.k0rdent.regional.enabled: true"})
+	}
+	return missing
+}
+
+// Phases returns the phases of `k0rdentctl deploy` for the configuration,
+// and what the configuration asks for that this build cannot do (Check).
+//
+// The phases record what they do in env.Session: a run builds them after
+// the session is open (plan builds them without one, and nothing is
+// recorded).
+func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
+	cfg := env.Config
+	missing := Check(env, opts)
 	phases := []phase.Phase{&preflight{env: env}}
 	phases = append(phases, K0rdentPhases(env, false, PreflightName)...)
 	if opts.WithRegional {
-		if !cfg.RegionalEnabled() {
-			missing = append(missing, Unavailable{Field: "software.k0rdent.regional.enabled",
-				Reason: "--with-regional asks for regional clusters but they are disabled; set software.k0rdent.regional.enabled: true"})
-		} else {
+		if cfg.RegionalEnabled() {
 			rphases, err := regional.Phases(env.Regional(), nil)
 			if err != nil {
 				return nil, nil, err
@@ -83,16 +98,16 @@ func K0rdentPhases(env *Env, upgradeOnly bool, after ...string) []phase.Phase {
 			Timeout:     env.Config.Timeouts.K0rdentInstall.Std(),
 		},
 		After: after,
-		OnResult: func(r *k0rdent.Result) {
-			env.record(func(rec *state.Record) { rec.K0rdent = r.Record(rec.K0rdent, env.now()) })
+		OnResult: func(r *k0rdent.Result) error {
+			return env.record(context.Background(), "the k0rdent install", func(rec *state.Record) { rec.K0rdent = r.Record(rec.K0rdent, env.now()) })
 		},
 	}
 	ready := &k0rdent.ReadyPhase{
 		Connect:   connect,
 		Namespace: k.Namespace,
 		Timeout:   env.Config.Timeouts.K0rdentInstall.Std(),
-		OnResult: func(r *k0rdent.StatusReport) {
-			env.record(func(rec *state.Record) { rec.K0rdent = r.Record(rec.K0rdent, env.now()) })
+		OnResult: func(r *k0rdent.StatusReport) error {
+			return env.record(context.Background(), "k0rdent's status", func(rec *state.Record) { rec.K0rdent = r.Record(rec.K0rdent, env.now()) })
 		},
 	}
 	return []phase.Phase{install, ready}

@@ -35,20 +35,10 @@ func (p *preflight) DryRun(context.Context) ([]string, error) {
 }
 
 func (p *preflight) Run(ctx context.Context, prog phase.Progress) error {
-	c, err := p.env.Management.Clients(ctx)
-	if err != nil {
-		return phase.Permanent(err)
-	}
-	prog.Printf("asking %s for its version", c.Where())
-	v, err := c.Ping(ctx)
+	prog.Printf("asking %s for its version and who it takes us for", p.env.ManagementKubeconfig())
+	_, v, user, err := p.env.Management.Reachable(ctx)
 	if err != nil {
 		return err
-	}
-	// /version is readable anonymously: only an authenticated request proves
-	// that the kubeconfig's credentials work.
-	user, err := c.WhoAmI(ctx)
-	if err != nil {
-		return phase.Permanent(err)
 	}
 	prog.Printf("management cluster answers: Kubernetes %s, as %s", v, user)
 	return nil

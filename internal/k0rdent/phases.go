@@ -33,8 +33,9 @@ type InstallPhase struct {
 	Install Install
 	// After are the phases this one requires (the cluster's bootstrap).
 	After []string
-	// OnResult, when set, receives the result (to record it in state).
-	OnResult func(*Result)
+	// OnResult, when set, receives the result (to record it in state). Its
+	// error fails the phase: a record that cannot be written stops the run.
+	OnResult func(*Result) error
 }
 
 var (
@@ -88,7 +89,9 @@ func (p *InstallPhase) Run(ctx context.Context, pr phase.Progress) error {
 		return permanentIfGuard(err)
 	}
 	if p.OnResult != nil {
-		p.OnResult(res)
+		if err := p.OnResult(res); err != nil {
+			return phase.Permanent(err)
+		}
 	}
 	return nil
 }
@@ -155,8 +158,9 @@ type ReadyPhase struct {
 	Interval  time.Duration
 	// After defaults to k0rdent-install.
 	After []string
-	// OnResult, when set, receives the final status.
-	OnResult func(*StatusReport)
+	// OnResult, when set, receives the final status. Its error fails the
+	// phase.
+	OnResult func(*StatusReport) error
 }
 
 // Name implements phase.Phase.
@@ -196,7 +200,9 @@ func (p *ReadyPhase) Run(ctx context.Context, pr phase.Progress) error {
 	}
 	pr.Printf("k0rdent %s ready (Release %s)", st.Version, st.Release)
 	if p.OnResult != nil {
-		p.OnResult(st)
+		if err := p.OnResult(st); err != nil {
+			return phase.Permanent(err)
+		}
 	}
 	return nil
 }

@@ -52,12 +52,14 @@ type Engine struct {
 
 // Outcome is what happened to one phase in a run.
 type Outcome struct {
-	Name     string
-	Title    string
-	Region   string
+	Name  string
+	Title string
+	// Group is the label of the phase's group (Grouped), "" when none.
+	Group    string
 	Requires []string
-	// Status is completed, failed, skipped, or pending when the phase was not
-	// started because the run was interrupted.
+	// Status is completed, failed, skipped, interrupted (running when the run
+	// was stopped), or pending when the phase was not started because the
+	// run was interrupted.
 	Status state.PhaseStatus
 	// Reason is why it was skipped or not started, "verified" for a phase
 	// done earlier and verified, "interrupted" for one stopped by
@@ -82,7 +84,7 @@ type Outcome struct {
 // Interrupted reports whether the phase was running when the run was
 // cancelled.
 func (o Outcome) Interrupted() bool {
-	return o.Status == state.PhaseFailed && o.Reason == ReasonInterrupted
+	return o.Status == state.PhaseInterrupted
 }
 
 // Result is the outcome of a run.
@@ -110,7 +112,7 @@ func (r *Result) Outcome(name string) (Outcome, bool) {
 	return Outcome{}, false
 }
 
-// Failed names the phases that failed, interrupted ones included.
+// Failed names the phases that failed; interrupted ones are not failures.
 func (r *Result) Failed() []string {
 	return r.names(func(o Outcome) bool { return o.Status == state.PhaseFailed })
 }
@@ -179,7 +181,7 @@ func (e *Engine) Run(ctx context.Context, phases []Phase) (*Result, error) {
 		if e.Journal != nil {
 			r.recorded[n.name] = e.Journal.PhaseStatus(n.name)
 		}
-		r.out[n] = &Outcome{Name: n.name, Title: n.title, Region: n.region, Requires: slices.Clone(n.requires), Status: state.PhasePending}
+		r.out[n] = &Outcome{Name: n.name, Title: n.title, Group: n.group, Requires: slices.Clone(n.requires), Status: state.PhasePending}
 		r.unmet[n] = len(n.deps)
 	}
 	// Phases never seen before are recorded as pending, so that the record
@@ -227,8 +229,8 @@ func (e *Engine) Run(ctx context.Context, phases []Phase) (*Result, error) {
 	// interruption (or the record that could not be written) already says so.
 	explained := len(errs) > 0
 	for _, o := range res.Outcomes {
-		if o.Status == state.PhaseFailed && !(o.Interrupted() && explained) {
-			errs = append(errs, &Error{Phase: o.Name, Title: o.Title, Region: o.Region, Err: o.Err})
+		if o.Status == state.PhaseFailed || (o.Interrupted() && !explained) {
+			errs = append(errs, &Error{Phase: o.Name, Title: o.Title, Group: o.Group, Err: o.Err})
 		}
 	}
 	res.err = errors.Join(errs...)
@@ -377,7 +379,7 @@ func (r *run) loop() {
 				}
 				r.st[n] = finished
 				o := r.out[n]
-				o.Status, o.Reason = state.PhaseFailed, ReasonInterrupted
+				o.Status, o.Reason = state.PhaseInterrupted, ReasonInterrupted
 				o.Err = fmt.Errorf("did not stop within %s of the interruption and was abandoned", d)
 				r.end(n, o)
 				r.record(r.transition(n, o.Status, o.Reason, o.Err))
@@ -451,7 +453,7 @@ func (r *run) transition(n *node, s state.PhaseStatus, reason string, err error)
 	return state.PhaseTransition{
 		Name:   n.name,
 		Title:  n.title,
-		Region: n.region,
+		Group:  n.group,
 		Status: s,
 		At:     r.e.now(),
 		Err:    err,
@@ -591,6 +593,8 @@ func (r *run) work(n *node, prog *phaseProgress) {
 		runReason = "done earlier, no longer: " + found
 	case state.PhaseFailed:
 		runReason = "resuming after a failure"
+	case state.PhaseInterrupted:
+		runReason = "resuming after an interruption"
 	case state.PhaseInProgress:
 		runReason = "resuming: the previous run stopped while this phase was running"
 	}
@@ -612,7 +616,7 @@ func (r *run) work(n *node, prog *phaseProgress) {
 			return
 		}
 		if ctx.Err() != nil {
-			finish(message{t: r.transition(n, state.PhaseFailed, ReasonInterrupted, err), interrupted: true, attempts: attempt, startedAt: start.At})
+			finish(message{t: r.transition(n, state.PhaseInterrupted, ReasonInterrupted, err), interrupted: true, attempts: attempt, startedAt: start.At})
 			return
 		}
 		var pe *PanicError
@@ -626,7 +630,7 @@ func (r *run) work(n *node, prog *phaseProgress) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			finish(message{t: r.transition(n, state.PhaseFailed, ReasonInterrupted, err), interrupted: true, attempts: attempt, startedAt: start.At})
+			finish(message{t: r.transition(n, state.PhaseInterrupted, ReasonInterrupted, err), interrupted: true, attempts: attempt, startedAt: start.At})
 			return
 		case <-t.C:
 		}

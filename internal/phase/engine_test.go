@@ -384,6 +384,9 @@ func TestCancellationLeavesAResumableRecord(t *testing.T) {
 	if !o.Interrupted() || !errors.Is(o.Err, context.Canceled) {
 		t.Errorf("bootstrap outcome: %s %q %v", o.Status, o.Reason, o.Err)
 	}
+	if got := res.Failed(); len(got) != 0 {
+		t.Errorf("Failed() = %v: an interrupted phase is not a failure", got)
+	}
 	if got := res.NotStarted(); !slices.Equal(got, []string{"later", "k0rdent-install"}) {
 		t.Errorf("NotStarted() = %v", got)
 	}
@@ -392,7 +395,7 @@ func TestCancellationLeavesAResumableRecord(t *testing.T) {
 	}
 	want := map[string]state.PhaseStatus{
 		"keys":            state.PhaseCompleted,
-		"bootstrap":       state.PhaseFailed,
+		"bootstrap":       state.PhaseInterrupted,
 		"k0rdent-install": state.PhasePending,
 		"later":           state.PhasePending,
 	}
@@ -468,8 +471,8 @@ func TestStuckPhaseIsAbandonedAfterStopTimeout(t *testing.T) {
 	if !o.Interrupted() || !strings.Contains(o.Err.Error(), "did not stop within 20ms") {
 		t.Errorf("outcome %s %q %v", o.Status, o.Reason, o.Err)
 	}
-	if s := j.PhaseStatus("stuck"); s != state.PhaseFailed {
-		t.Errorf("recorded %q, want failed", s)
+	if s := j.PhaseStatus("stuck"); s != state.PhaseInterrupted {
+		t.Errorf("recorded %q, want interrupted", s)
 	}
 	recorded := len(j.all())
 	close(unblock)
@@ -604,7 +607,7 @@ func TestTransitionsAreRecordedAndObserved(t *testing.T) {
 	var got []string
 	for _, x := range logged {
 		got = append(got, x.Name+" "+string(x.Status))
-		if x.Name == "region/regional-useast/region" && x.Region != "regional-useast" {
+		if x.Name == "region/regional-useast/region" && x.Group != "regional-useast" {
 			t.Errorf("regional transition without its region: %+v", x)
 		}
 		if x.Name == "k0rdent-install" && x.Title != "Install k0rdent 1.5.0" {

@@ -13,7 +13,7 @@ type node struct {
 	p        Phase
 	name     string
 	title    string
-	region   string
+	group    string
 	requires []string // deduplicated, in the order the phase gave them
 	index    int      // position in the slice given to Run or Plan
 	level    int      // 0 without requirements, else 1 + the highest level required
@@ -108,8 +108,8 @@ func describe(i int, p Phase) (n *node, err error) {
 		}
 	}()
 	n = &node{p: p, name: p.Name(), title: p.Title(), index: i}
-	if r, ok := p.(Regional); ok {
-		n.region = r.Region()
+	if g, ok := p.(Grouped); ok {
+		n.group = g.Group()
 	}
 	seen := map[string]bool{}
 	for _, r := range p.Requires() {

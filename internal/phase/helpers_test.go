@@ -172,13 +172,13 @@ type wanting struct {
 
 func (w *wanting) Wanted() (bool, string) { return w.wanted, w.reason }
 
-// regional adds Region to a fake.
+// regional puts a fake in a group (its region).
 type regional struct {
 	*fake
 	region string
 }
 
-func (r *regional) Region() string { return r.region }
+func (r *regional) Group() string { return r.region }
 
 // waitOrTimeout waits for ch to be closed or receive. It is the barrier the
 // concurrency tests use: if phases that should run together ran one after

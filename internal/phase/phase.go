@@ -26,10 +26,12 @@
 //     was killed) or pending run again.
 //   - When the context is cancelled (Ctrl-C) no new phase starts; running
 //     phases see ctx.Done. Those that return with an error are recorded as
-//     failed with the reason "interrupted" (one that finishes its work anyway
-//     is completed); those that had not started keep the status they had. Nothing is left in-progress, so the record is
-//     resumable. A phase that ignores cancellation for longer than
-//     Engine.StopTimeout is recorded as interrupted and abandoned.
+//     interrupted (state.PhaseInterrupted, not failed: the error is the
+//     cancellation's, not the phase's; one that finishes its work anyway is
+//     completed); those that had not started keep the status they had.
+//     Nothing is left in-progress, so the record is resumable. A phase that
+//     ignores cancellation for longer than Engine.StopTimeout is recorded as
+//     interrupted and abandoned.
 //   - A panic in a phase is a failure of that phase, not a crash.
 //   - Every change of a phase's status goes to the Journal and the Observer,
 //     with a timestamp from Engine.Now. Progress messages go to the Observer
@@ -106,10 +108,11 @@ type Verifier interface {
 	Verify(ctx context.Context) (bool, string, error)
 }
 
-// Regional is implemented by phases that belong to one k0rdent regional
-// cluster; their transitions carry its name.
-type Regional interface {
-	Region() string
+// Grouped is implemented by phases that belong to a named set of phases
+// (for example one regional cluster's chain); their transitions and
+// outcomes carry the group's label.
+type Grouped interface {
+	Group() string
 }
 
 // Progress is how a running phase says what it is doing or waiting for, e.g.
@@ -142,10 +145,10 @@ type Journal interface {
 
 // Error is the failure of one phase.
 type Error struct {
-	Phase  string
-	Title  string
-	Region string
-	Err    error
+	Phase string
+	Title string
+	Group string
+	Err   error
 }
 
 func (e *Error) Error() string {

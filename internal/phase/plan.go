@@ -19,9 +19,10 @@ type Plan struct {
 
 // Step is one phase of a Plan.
 type Step struct {
-	Name     string
-	Title    string
-	Region   string
+	Name  string
+	Title string
+	// Group is the label of the phase's group (Grouped), "" when none.
+	Group    string
 	Requires []string
 	// Level is 0 for a phase without requirements, else one more than the
 	// highest level it requires.
@@ -65,7 +66,7 @@ func (e *Engine) Plan(ctx context.Context, phases []Phase) (*Plan, error) {
 		s := Step{
 			Name:     n.name,
 			Title:    n.title,
-			Region:   n.region,
+			Group:    n.group,
 			Requires: slices.Clone(n.requires),
 			Level:    n.level,
 			Wanted:   true,

@@ -80,7 +80,7 @@ func TestPlanOrderLevelsAndVerdicts(t *testing.T) {
 		t.Errorf("kof-install step: %+v", s)
 	}
 	s, _ = plan.Step("region/regional-westeu/region")
-	if s.Region != "regional-westeu" {
+	if s.Group != "regional-westeu" {
 		t.Errorf("regional step without its region: %+v", s)
 	}
 	s, _ = plan.Step("bootstrap")

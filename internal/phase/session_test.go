@@ -56,7 +56,7 @@ func TestResumeThroughTheFileRecord(t *testing.T) {
 	rec := sess.Snapshot()
 	want := map[string]state.PhaseStatus{
 		"network":         state.PhaseCompleted,
-		"bootstrap":       state.PhaseFailed,
+		"bootstrap":       state.PhaseInterrupted,
 		"k0rdent-install": state.PhasePending,
 	}
 	for _, p := range rec.Phases {

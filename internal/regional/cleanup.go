@@ -261,7 +261,7 @@ func (v *observed) failedAtCluster(region string) bool {
 		return false
 	}
 	p := v.rec.Phase(PhaseName(region, StepCluster))
-	return p != nil && p.Status == state.PhaseFailed
+	return p != nil && (p.Status == state.PhaseFailed || p.Status == state.PhaseInterrupted)
 }
 
 func cdReady(cd *kcmv1.ClusterDeployment) bool {

@@ -2,6 +2,7 @@ package regional
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -184,7 +185,12 @@ func newReport(env *Env, runs []*regionRun, res *phase.Result) *Report {
 			case oc.Interrupted():
 				interrupted = true
 				rg.FailedStep = step
-				rg.Error = "interrupted: " + errText(oc.Err)
+				// The error of an interrupted step is the interruption's
+				// (a cancelled request), unless it was abandoned.
+				rg.Error = "interrupted"
+				if oc.Err != nil && !errors.Is(oc.Err, context.Canceled) {
+					rg.Error += ": " + oc.Err.Error()
+				}
 				rg.Fix = "run the same command again: what was done is verified, not redone"
 			case oc.Status == state.PhaseFailed:
 				failed = true

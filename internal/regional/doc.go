@@ -39,7 +39,7 @@
 //   - Phases. Each regional cluster is one chain of phases named
 //     "region/<name>/<step>" (PhaseName), steps in this order: preflight,
 //     cluster, region, credentials, certificates, components (Steps). Every
-//     phase carries its region (its transitions name it), a
+//     phase is phase.Grouped by its region (its transitions carry it), a
 //     phase.Wanter (software.k0rdent.regional.enabled) and a phase.Verifier,
 //     so a resumed deploy verifies what was done and redoes nothing that is
 //     still in place. Chains of different regions are independent: one region

@@ -40,6 +40,9 @@ type Health struct {
 	// NoRecord leaves the record alone (health and events are recorded in
 	// Env.Session otherwise).
 	NoRecord bool
+	// Record is the deployment record to read when Env.Session is nil (a
+	// check that holds no lock); nil: Env.Session's.
+	Record *state.Record
 }
 
 // HealthReport is what `region health` shows; its JSON keys are those of
@@ -119,8 +122,8 @@ func (op *Health) Run(ctx context.Context) (*HealthReport, error) {
 	env := op.Env
 	start := env.now()
 	rep := &HealthReport{CheckedAt: start.UTC(), Regions: []RegionHealth{}, Counts: map[string]int{}}
-	var rec *state.Record
-	if env.Session != nil {
+	rec := op.Record
+	if rec == nil && env.Session != nil {
 		rec = env.Session.Snapshot()
 	}
 	v := &observed{env: env, rec: rec}
@@ -406,13 +409,20 @@ type WatchHealth struct {
 	// OnCheck receives every report with the Ready transitions since the
 	// previous one (none for the first). It is called from Run's goroutine.
 	OnCheck func(rep *HealthReport, transitions []ReadyTransition)
+	// Store and DeploymentID, when set, are the deployment record to read
+	// before each check (without the lock) and to write each result to,
+	// locking it only while the result is written, so that other commands
+	// (deploy, remove) can take the lock during a long watch. A result that
+	// finds the lock held is not recorded (HealthReport.RecordError says
+	// so). When not set, Env.Session is used as it is.
+	Store        state.Store
+	DeploymentID string
 }
 
 // Run checks until ctx ends, recording health as Health does and each
 // Region Ready transition as an event (EventReadyChanged). It returns nil
 // when ctx ends.
 func (op *WatchHealth) Run(ctx context.Context) error {
-	env := op.Env
 	interval := op.Interval
 	if interval <= 0 {
 		interval = 10 * time.Second
@@ -422,7 +432,16 @@ func (op *WatchHealth) Run(ctx context.Context) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		rep, err := op.Health.Run(ctx)
+		check := op.Health
+		if op.Store != nil {
+			check.NoRecord = true // written below, under the lock
+			rec, err := op.Store.Load(ctx, op.DeploymentID)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("reading the deployment record: %w", err)
+			}
+			check.Record = rec
+		}
+		rep, err := check.Run(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -440,11 +459,9 @@ func (op *WatchHealth) Run(ctx context.Context) error {
 			tr := ReadyTransition{Region: h.Name, At: rep.CheckedAt, From: prev.To, FromReason: prev.ToReason, To: cur.To, ToReason: cur.ToReason, Message: h.Region.Message}
 			trans = append(trans, tr)
 		}
-		if len(trans) > 0 && env.Session != nil && !op.NoRecord {
-			for _, tr := range trans {
-				if err := env.Session.AddEvent(state.Event{Timestamp: tr.At, Region: tr.Region, Type: EventReadyChanged, Message: tr.String()}); err != nil {
-					rep.RecordError = err.Error()
-				}
+		if !op.NoRecord {
+			if err := op.record(ctx, rep, trans); err != nil {
+				rep.RecordError = err.Error()
 			}
 		}
 		first = false
@@ -457,6 +474,34 @@ func (op *WatchHealth) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// record records one watch check: the health (already recorded in
+// Env.Session when there is no Store) and the Ready transitions, under the
+// record's lock for the time of the write only when Store is set.
+func (op *WatchHealth) record(ctx context.Context, rep *HealthReport, trans []ReadyTransition) error {
+	e := op.Env
+	if op.Store != nil {
+		sess, err := state.Open(context.WithoutCancel(ctx), op.Store, op.DeploymentID)
+		if err != nil {
+			return fmt.Errorf("not recorded this time: %w", err)
+		}
+		defer sess.Close()
+		cp := *op.Env
+		cp.Session = sess
+		e = &cp
+		if err := recordHealth(context.WithoutCancel(ctx), e, rep); err != nil {
+			return err
+		}
+	}
+	if e.Session == nil {
+		return nil
+	}
+	var errs []error
+	for _, tr := range trans {
+		errs = append(errs, e.Session.AddEvent(state.Event{Timestamp: tr.At, Region: tr.Region, Type: EventReadyChanged, Message: tr.String()}))
+	}
+	return errors.Join(errs...)
 }
 
 // readyOf is a region's Ready condition as a transition end.

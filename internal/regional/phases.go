@@ -90,11 +90,11 @@ func build(env *Env, names []string) ([]phase.Phase, []*regionRun, error) {
 	return phases, runs, nil
 }
 
-// Every phase of a chain is Regional, a Wanter and a Verifier.
+// Every phase of a chain is Grouped (by its region), a Wanter and a Verifier.
 var (
 	_ interface {
 		phase.Phase
-		phase.Regional
+		phase.Grouped
 		phase.Wanter
 		phase.Verifier
 	} = (*preflightPhase)(nil)
@@ -163,7 +163,9 @@ type step struct {
 func (s *step) chain() *regionRun  { return s.r }
 func (s *step) Name() string       { return PhaseName(s.r.rc.Name, s.name) }
 func (s *step) Requires() []string { return slices.Clone(s.requires) }
-func (s *step) Region() string     { return s.r.rc.Name }
+
+// Group is the region: the engine labels the chain's transitions with it.
+func (s *step) Group() string { return s.r.rc.Name }
 
 // Wanted: regional clusters are opt-in.
 func (s *step) Wanted() (bool, string) {

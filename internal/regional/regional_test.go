@@ -67,9 +67,9 @@ func TestPhasesAreOneChainPerRegion(t *testing.T) {
 		if p.Name() != PhaseName(region, step) {
 			t.Errorf("phase %d is %s, want %s", i, p.Name(), PhaseName(region, step))
 		}
-		r, ok := p.(phase.Regional)
-		if !ok || r.Region() != region {
-			t.Errorf("%s: not a Regional phase of %s", p.Name(), region)
+		r, ok := p.(phase.Grouped)
+		if !ok || r.Group() != region {
+			t.Errorf("%s: not a phase of group %s", p.Name(), region)
 		}
 		if _, ok := p.(phase.Verifier); !ok {
 			t.Errorf("%s: not a Verifier: a resume would redo it", p.Name())

@@ -15,9 +15,11 @@ const (
 	EventPhaseCompleted = "phase_completed"
 	EventPhaseFailed    = "phase_failed"
 	EventPhaseSkipped   = "phase_skipped"
-	EventDeploymentNew  = "deployment_created"
-	EventLockTakenOver  = "lock_taken_over"
-	EventRecordArchived = "record_archived"
+	// EventPhaseInterrupted: the phase was running when the run was stopped.
+	EventPhaseInterrupted = "phase_interrupted"
+	EventDeploymentNew    = "deployment_created"
+	EventLockTakenOver    = "lock_taken_over"
+	EventRecordArchived   = "record_archived"
 )
 
 // EventFilter selects events; empty fields match everything.

@@ -17,6 +17,9 @@ func Export(w io.Writer, r *Record, format string) error {
 	if r == nil {
 		return errors.New("exporting the state record: no record given")
 	}
+	if r.EventLog != nil {
+		return fmt.Errorf("exporting the state record of %s: it was read without its events; read it with Load", r.DeploymentID)
+	}
 	var data []byte
 	var err error
 	switch strings.ToLower(format) {
@@ -62,6 +65,7 @@ func Import(data []byte) (*Record, error) {
 	} else if err := yaml.UnmarshalStrict(trimmed, &r); err != nil {
 		return nil, fmt.Errorf("not a valid YAML state record: %w", err)
 	}
+	r.EventLog = nil // a file's own pointer into a store's log means nothing here
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("not a usable state record:\n%w", err)
 	}

@@ -3,9 +3,12 @@ package state
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -112,9 +115,39 @@ func (s *FileStore) SecretsDir() string { return filepath.Join(s.dir, secretsDir
 
 func (s *FileStore) lockPath(id string) string { return filepath.Join(s.dir, id+lockSuffix) }
 
-// Load reads the record of deployment id. It needs no lock: records are
-// replaced atomically, so a reader sees a whole record.
+// Load reads the record of deployment id with all its events. It needs no
+// lock: records are replaced atomically and their event logs only grow, so a
+// reader sees a whole record.
 func (s *FileStore) Load(ctx context.Context, id string) (*Record, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := s.LoadSummary(ctx, id)
+		if err != nil || r.EventLog == nil {
+			return r, err
+		}
+		path := filepath.Join(s.dir, r.EventLog.File)
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+			continue // a writer replaced the log after we read the record
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the event log of %s: %w", id, err)
+		}
+		events, err := readEvents(io.LimitReader(f, r.EventLog.Bytes), EventFilter{}, 0, path)
+		_ = f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(events) != r.EventLog.Count {
+			return nil, fmt.Errorf("the event log %s holds %d events where the record %s says %d; restore the record from a `k0rdentctl state export`", path, len(events), s.Location(id), r.EventLog.Count)
+		}
+		return withAllEvents(r, events), nil
+	}
+}
+
+// LoadSummary reads the record of deployment id with only its latest events
+// (at most RecentEvents); its EventLog says how many there are in all.
+// Reading it costs the same however many events the deployment has.
+func (s *FileStore) LoadSummary(ctx context.Context, id string) (*Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading the state record of %s: %w", id, err)
 	}
@@ -136,12 +169,70 @@ func (s *FileStore) Load(ctx context.Context, id string) (*Record, error) {
 	if r.DeploymentID != id {
 		return nil, fmt.Errorf("state record %s holds deployment %q, not %s; move it aside or bring it in with `k0rdentctl state import`", path, r.DeploymentID, id)
 	}
-	return r, nil
+	if r.EventLog != nil && !validEventLogName(id, r.EventLog.File) {
+		return nil, fmt.Errorf("state record %s names the event log %q, which is not one of its own; restore it from a `k0rdentctl state export` with `k0rdentctl state import --force`", path, r.EventLog.File)
+	}
+	r.version = contentVersion(data)
+	return asSummary(r), nil
 }
 
-// Save writes r atomically with mode 0600 and sets r.UpdatedAt. It refuses a
-// record that looks like it holds a secret, and fails with *LockError when
-// another process holds the deployment's lock.
+// Events reads the events of deployment id that match f, oldest first; with
+// tail > 0 only the last tail of them. It streams the event log and holds
+// only what it returns.
+func (s *FileStore) Events(ctx context.Context, id string, f EventFilter, tail int) ([]Event, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := s.LoadSummary(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if r.EventLog == nil {
+			events := FilterEvents(r.Events, f)
+			if tail > 0 && len(events) > tail {
+				events = events[len(events)-tail:]
+			}
+			return events, nil
+		}
+		path := filepath.Join(s.dir, r.EventLog.File)
+		file, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the event log of %s: %w", id, err)
+		}
+		defer file.Close()
+		if tail > 0 && f == (EventFilter{}) {
+			return tailEvents(file, r.EventLog.Bytes, tail, path)
+		}
+		return readEvents(io.LimitReader(file, r.EventLog.Bytes), f, tail, path)
+	}
+}
+
+// storedEventLog returns the event log the stored record of id points at,
+// nil when there is no record or it keeps its events inline, and the
+// stored record's version ("" when there is none).
+func (s *FileStore) storedEventLog(ctx context.Context, id string) (*EventLogRef, *Event, string, error) {
+	r, err := s.LoadSummary(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, "", nil
+	case err != nil:
+		return nil, nil, "", err
+	}
+	return r.EventLog, lastEvent(r), r.version, nil
+}
+
+// contentVersion is the version of a record file: a hash of its content.
+func contentVersion(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12])
+}
+
+// Save writes r atomically with mode 0600 and sets r.UpdatedAt: new events
+// are appended to the event log beside the record and synced, then the
+// record (with its latest events and how much of the log is its own) is
+// replaced. It refuses a record that looks like it holds a secret, and fails
+// with *LockError when another process holds the deployment's lock.
 func (s *FileStore) Save(ctx context.Context, r *Record) error {
 	if r == nil {
 		return errors.New("saving a state record: no record given")
@@ -159,27 +250,88 @@ func (s *FileStore) Save(ctx context.Context, r *Record) error {
 	case r.SchemaVersion != SchemaVersion:
 		return fmt.Errorf("saving the state record of %s: it has schema_version %d and this k0rdentctl writes %d; use the k0rdentctl that wrote it", id, r.SchemaVersion, SchemaVersion)
 	}
-	prevUpdated := r.UpdatedAt
-	r.UpdatedAt = s.now().UTC()
-	data, err := encodeRecord(r)
-	if err != nil {
-		r.UpdatedAt = prevUpdated
-		return fmt.Errorf("saving the state record of %s: %w", id, err)
-	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held[id] == nil {
 		l, err := s.lockLocked(id)
 		if err != nil {
-			r.UpdatedAt = prevUpdated
 			return err
 		}
 		defer func() { _ = l.releaseLocked() }()
 	}
-	if err := WriteFileAtomic(ctx, s.Location(id), data); err != nil {
+	stored, last, version, err := s.storedEventLog(ctx, id)
+	if err != nil {
+		return fmt.Errorf("saving the state record of %s: %w", id, err)
+	}
+	if r.version != "" && r.version != version {
+		return fmt.Errorf("saving the state record of %s: %w (another command wrote %s)", id, ErrConflict, s.Location(id))
+	}
+	w, err := planEventWrite(r, stored, last)
+	if err != nil {
+		return fmt.Errorf("saving the state record of %s: %w", id, err)
+	}
+	prevUpdated := r.UpdatedAt
+	r.UpdatedAt = s.now().UTC()
+	fail := func(err error) error {
 		r.UpdatedAt = prevUpdated
 		return fmt.Errorf("saving the state record of %s: %w", id, err)
+	}
+	var ref EventLogRef
+	if w.rewrite {
+		ref = EventLogRef{File: newEventLogName(id), Count: len(w.events), Bytes: int64(len(w.data))}
+	} else {
+		ref = EventLogRef{File: stored.File, Count: stored.Count + len(w.events), Bytes: stored.Bytes + int64(len(w.data))}
+	}
+	data, err := encodeRecord(storedHead(r, ref))
+	if err != nil {
+		return fail(err)
+	}
+	logPath := filepath.Join(s.dir, ref.File)
+	if w.rewrite {
+		err = WriteFileAtomic(ctx, logPath, w.data)
+	} else if len(w.data) > 0 {
+		err = appendAt(logPath, stored.Bytes, w.data)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if err := WriteFileAtomic(ctx, s.Location(id), data); err != nil {
+		return fail(err)
+	}
+	if w.rewrite && stored != nil {
+		_ = os.Remove(filepath.Join(s.dir, stored.File))
+	}
+	afterSave(r, ref)
+	r.version = contentVersion(data)
+	return nil
+}
+
+// appendAt writes data at offset off of the log at path (0600), dropping
+// whatever lies past off (an append a crash cut short), and syncs it.
+func appendAt(path string, off int64, data []byte) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening the event log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < off {
+		err = fmt.Errorf("the event log %s is shorter (%d bytes) than its record says (%d); restore the record from a `k0rdentctl state export`", path, fi.Size(), off)
+	}
+	if err == nil {
+		err = f.Truncate(off)
+	}
+	if err == nil {
+		_, err = f.WriteAt(data, off)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("appending to the event log %s: %w", path, err)
 	}
 	return nil
 }
@@ -238,6 +390,40 @@ func (s *FileStore) lockLocked(id string) (*FileLock, error) {
 	return l, nil
 }
 
+// LockHolder is who holds a deployment's lock, as its lock file says.
+type LockHolder struct {
+	LockInfo
+	// Running is false when the holder was a process on this host that no
+	// longer runs (killed, crashed): its run stopped without finishing. A
+	// holder on another host cannot be checked from here and counts as
+	// running.
+	Running bool
+}
+
+// Holder reads who holds the lock of deployment id, without taking it and
+// without writing anything: nil when nobody does (no lock file).
+func (s *FileStore) Holder(id string) (*LockHolder, error) {
+	s.mu.Lock()
+	l := s.held[id]
+	s.mu.Unlock()
+	if l != nil {
+		return &LockHolder{LockInfo: l.info, Running: true}, nil
+	}
+	data, err := os.ReadFile(s.lockPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the lock of deployment %s: %w", id, err)
+	}
+	info, ok := parseLockInfo(data)
+	if !ok {
+		// Being taken: the holder writes its details just after.
+		return &LockHolder{LockInfo: LockInfo{DeploymentID: id}, Running: true}, nil
+	}
+	return &LockHolder{LockInfo: info, Running: info.Host != s.host || processAlive(info.PID)}, nil
+}
+
 // lockError describes the live holder of the lock at path. The holder writes
 // its details just after it takes the lock, so a lock found without them (or
 // still with the details of the dead process it took over) is read again for
@@ -267,6 +453,25 @@ func (s *FileStore) removeTemps(id string) {
 	matches, _ := filepath.Glob(filepath.Join(s.dir, "."+id+recordSuffix+tempInfix+"*"))
 	for _, m := range matches {
 		_ = os.Remove(m)
+	}
+	// Event logs the record does not name were left by a write that was
+	// killed before the record pointed at them.
+	logs, _ := filepath.Glob(filepath.Join(s.dir, id+eventLogInfix+"*"+eventLogSuffix))
+	if len(logs) == 0 {
+		return
+	}
+	keep := ""
+	if data, err := os.ReadFile(s.Location(id)); err == nil {
+		if r, err := decodeStored(data); err == nil && r.EventLog != nil {
+			keep = r.EventLog.File
+		} else if err != nil {
+			return // a record that cannot be read: keep everything for its repair
+		}
+	}
+	for _, m := range logs {
+		if filepath.Base(m) != keep {
+			_ = os.Remove(m)
+		}
 	}
 }
 
@@ -326,29 +531,35 @@ func (s *FileStore) Archive(ctx context.Context, id string) (string, error) {
 	for n := 2; fileExists(dst); n++ {
 		dst = filepath.Join(hist, fmt.Sprintf("%s-%d%s", base, n, recordSuffix))
 	}
-	if err := os.Rename(src, dst); err != nil {
-		return "", fmt.Errorf("archiving deployment %s: moving %s to %s: %w", id, src, dst, err)
+	// The archive is one file: the record with all its events and when it
+	// was archived. It is written whole before the record and its log go.
+	rec, err := s.Load(ctx, id)
+	if err != nil {
+		// A record that cannot be read is archived as it is; History then
+		// takes the time from the file name.
+		if err := os.Rename(src, dst); err != nil {
+			return "", fmt.Errorf("archiving deployment %s: moving %s to %s: %w", id, src, dst, err)
+		}
+		if err := syncDir(s.dir); err != nil {
+			return "", fmt.Errorf("archiving deployment %s: syncing %s: %w", id, s.dir, err)
+		}
+		return dst, nil
 	}
-	if err := syncDir(hist); err != nil {
-		return "", fmt.Errorf("archiving deployment %s: syncing %s: %w", id, hist, err)
+	rec.ArchivedAt = &now
+	out, err := encodeRecord(rec)
+	if err != nil {
+		return "", fmt.Errorf("archiving deployment %s: %w", id, err)
+	}
+	if err := WriteFileAtomic(context.WithoutCancel(ctx), dst, out); err != nil {
+		return "", fmt.Errorf("archiving deployment %s: %w", id, err)
+	}
+	if err := os.Remove(src); err != nil {
+		return dst, fmt.Errorf("deployment %s was archived to %s, but removing %s failed: %w", id, dst, src, err)
 	}
 	if err := syncDir(s.dir); err != nil {
-		return "", fmt.Errorf("archiving deployment %s: syncing %s: %w", id, s.dir, err)
+		return dst, fmt.Errorf("archiving deployment %s: syncing %s: %w", id, s.dir, err)
 	}
-	// Stamp when. A record that cannot be read is archived as it is; History
-	// then takes the time from the file name.
-	if data, err := os.ReadFile(dst); err == nil {
-		if r, err := decodeStored(data); err == nil {
-			r.ArchivedAt = &now
-			out, err := encodeRecord(r)
-			if err == nil {
-				err = WriteFileAtomic(context.WithoutCancel(ctx), dst, out)
-			}
-			if err != nil {
-				return dst, fmt.Errorf("deployment %s was archived to %s, but recording when failed: %w", id, dst, err)
-			}
-		}
-	}
+	s.removeTemps(id)
 	return dst, nil
 }
 

@@ -14,19 +14,24 @@ const deploymentIDLen = 8
 // NewDeploymentID returns a fresh deployment id: "k0rdent-" followed by 8
 // random lowercase letters and digits from crypto/rand.
 func NewDeploymentID() string {
-	const n = len(deploymentIDAlphabet)
-	const limit = 256 - 256%n // reject bytes >= limit so every character is equally likely
-	out := make([]byte, 0, deploymentIDLen)
+	return deploymentIDPrefix + randomSuffix(deploymentIDLen)
+}
+
+// randomSuffix returns n random lowercase letters and digits.
+func randomSuffix(n int) string {
+	const size = len(deploymentIDAlphabet)
+	const limit = 256 - 256%size // reject bytes >= limit so every character is equally likely
+	out := make([]byte, 0, n)
 	var buf [16]byte
-	for len(out) < deploymentIDLen {
+	for len(out) < n {
 		_, _ = rand.Read(buf[:]) // crypto/rand.Read never fails (it crashes the program instead)
 		for _, b := range buf {
-			if int(b) < limit && len(out) < deploymentIDLen {
-				out = append(out, deploymentIDAlphabet[int(b)%n])
+			if int(b) < limit && len(out) < n {
+				out = append(out, deploymentIDAlphabet[int(b)%size])
 			}
 		}
 	}
-	return deploymentIDPrefix + string(out)
+	return string(out)
 }
 
 // ValidDeploymentID reports whether id has the form NewDeploymentID makes.

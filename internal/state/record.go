@@ -24,6 +24,10 @@ const (
 	PhaseCompleted  PhaseStatus = "completed"
 	PhaseFailed     PhaseStatus = "failed"
 	PhaseSkipped    PhaseStatus = "skipped"
+	// PhaseInterrupted is a phase that was running when the run was
+	// stopped (Ctrl-C, SIGTERM, or a record that could not be written): not
+	// a failure of the phase; the next run resumes it.
+	PhaseInterrupted PhaseStatus = "interrupted"
 )
 
 // Record is the whole deployment record, stored as state/<deployment-id>.yaml.
@@ -42,7 +46,27 @@ type Record struct {
 	Management      Management      `json:"management"`
 	K0rdent         K0rdent         `json:"k0rdent"`
 	K0rdentRegional K0rdentRegional `json:"k0rdent_regional"`
-	Events          []Event         `json:"events,omitempty"`
+	// ResumeCommand is the command line that runs the last run again (and so
+	// resumes it), e.g. "k0rdentctl region deploy regional-useast"; status
+	// prints it as the next step.
+	ResumeCommand string  `json:"resume_command,omitempty"`
+	Events        []Event `json:"events,omitempty"`
+	// EventLog is set on a record read with Store.LoadSummary: Events then
+	// holds only the most recent events and EventLog says how many there
+	// are in all. It is never set on a full record (Load, Export).
+	EventLog *EventLogRef `json:"event_log,omitempty"`
+
+	// evLoaded is true when Events came from the event log of the store
+	// that will save the record, whose entry evBase is Events[0]: Save then
+	// appends only the events past what the log holds. A record built in
+	// memory (New, Import) has its log written anew when saved.
+	evLoaded bool
+	evBase   int
+	// version is the stored record's version when it was read (the blob's
+	// ETag, or a hash of the file): Save refuses to write over a record
+	// that changed since, with ErrConflict. Empty for a record built in
+	// memory.
+	version string
 }
 
 // ConfigSnapshot is the configuration a run used, with its hash so that a
@@ -69,9 +93,12 @@ type PhaseRecord struct {
 
 // PhaseTransition is one change of a phase's status, as the engine reports it.
 type PhaseTransition struct {
-	Name   string
-	Title  string
-	Region string
+	Name  string
+	Title string
+	// Group is the label of the set of phases the phase belongs to (a
+	// region's chain of phases); recorded as the phase's and the event's
+	// region.
+	Group  string
 	Status PhaseStatus
 	At     time.Time
 	Err    error
@@ -175,15 +202,18 @@ type Event struct {
 
 // Overall statuses of a deployment, as `status` shows them.
 const (
-	OverallDeployed    = "DEPLOYED"
-	OverallInProgress  = "IN PROGRESS"
-	OverallFailed      = "FAILED"
+	OverallDeployed   = "DEPLOYED"
+	OverallInProgress = "IN PROGRESS"
+	OverallFailed     = "FAILED"
+	// OverallInterrupted: the last run was stopped (Ctrl-C, SIGTERM, or its
+	// process died) before it finished; running it again resumes.
+	OverallInterrupted = "INTERRUPTED"
 	OverallNotDeployed = "NOT DEPLOYED"
 )
 
 // PhaseStatuses lists every phase status, in display order.
 func PhaseStatuses() []PhaseStatus {
-	return []PhaseStatus{PhasePending, PhaseInProgress, PhaseCompleted, PhaseFailed, PhaseSkipped}
+	return []PhaseStatus{PhasePending, PhaseInProgress, PhaseCompleted, PhaseFailed, PhaseInterrupted, PhaseSkipped}
 }
 
 // Valid reports whether p is one of the phase statuses this build knows.
@@ -273,7 +303,8 @@ func (r *Record) PhaseCounts() map[PhaseStatus]int {
 // Overall is the deployment's status for `status`: DEPLOYED when every
 // recorded phase is completed or skipped, IN PROGRESS while a phase runs or
 // some are still pending after others completed, FAILED when a phase failed
-// and none runs, NOT DEPLOYED when nothing has completed yet.
+// and none runs, INTERRUPTED when a run was stopped and none failed, NOT
+// DEPLOYED when nothing has completed yet.
 func (r *Record) Overall() string {
 	if r == nil || len(r.Phases) == 0 {
 		return OverallNotDeployed
@@ -284,6 +315,8 @@ func (r *Record) Overall() string {
 		return OverallInProgress
 	case c[PhaseFailed] > 0:
 		return OverallFailed
+	case c[PhaseInterrupted] > 0:
+		return OverallInterrupted
 	case c[PhaseCompleted] == 0:
 		return OverallNotDeployed
 	case c[PhasePending] > 0:
@@ -306,7 +339,7 @@ func (r *Record) PhaseSummary() string {
 			continue
 		}
 		part := fmt.Sprintf("%d %s", c[st], st)
-		if st == PhaseFailed || st == PhaseInProgress {
+		if st == PhaseFailed || st == PhaseInProgress || st == PhaseInterrupted {
 			var names []string
 			for _, p := range r.Phases {
 				if p.Status == st {
@@ -348,6 +381,10 @@ func (r *Record) Clone() *Record {
 		}
 	}
 	c.Events = slices.Clone(r.Events)
+	if r.EventLog != nil {
+		l := *r.EventLog
+		c.EventLog = &l
+	}
 	return &c
 }
 

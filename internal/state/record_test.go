@@ -52,6 +52,8 @@ func TestOverall(t *testing.T) {
 		{[]PhaseStatus{PhaseFailed, PhaseInProgress}, OverallInProgress},
 		{[]PhaseStatus{PhaseCompleted, PhaseFailed, PhasePending}, OverallFailed},
 		{[]PhaseStatus{PhaseFailed}, OverallFailed},
+		{[]PhaseStatus{PhaseCompleted, PhaseInterrupted, PhasePending}, OverallInterrupted},
+		{[]PhaseStatus{PhaseInterrupted, PhaseFailed}, OverallFailed},
 		{[]PhaseStatus{PhaseCompleted, PhaseSkipped}, OverallDeployed},
 		{[]PhaseStatus{PhaseCompleted}, OverallDeployed},
 	} {

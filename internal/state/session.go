@@ -109,18 +109,68 @@ func (s *Session) updateLocked(ctx context.Context, fn func(*Record) error) erro
 	case s.closed:
 		return fmt.Errorf("deployment %s: %w", s.id, ErrSessionClosed)
 	}
-	next := s.rec.Clone()
-	if err := fn(next); err != nil {
-		return err
+	ctx = context.WithoutCancel(ctx)
+	base := s.rec
+	for attempt := 1; ; attempt++ {
+		next := base.Clone()
+		if err := fn(next); err != nil {
+			return err
+		}
+		if next.DeploymentID != s.id {
+			return fmt.Errorf("deployment %s: the deployment id of a record cannot change (to %q)", s.id, next.DeploymentID)
+		}
+		err := s.store.Save(ctx, next)
+		if err == nil {
+			s.rec = next
+			return nil
+		}
+		// Someone wrote the record although we hold its lock (a lease that
+		// expired while this process was stopped): apply the change to what
+		// is there now rather than overwrite it.
+		if !errors.Is(err, ErrConflict) || attempt == maxConflictRetries {
+			return err
+		}
+		if base, err = s.store.Load(ctx, s.id); err != nil {
+			return err
+		}
 	}
-	if next.DeploymentID != s.id {
-		return fmt.Errorf("deployment %s: the deployment id of a record cannot change (to %q)", s.id, next.DeploymentID)
+}
+
+// maxConflictRetries bounds how often a change is applied again to a record
+// that changed under it.
+const maxConflictRetries = 5
+
+// Modify reads the record of id, applies fn and saves it, without holding
+// the lock beyond the write. When another command wrote the record in
+// between (ErrConflict) or holds the lock for a moment (*LockError), it reads
+// again and applies fn again, a bounded number of times: a change is never
+// lost and never overwrites another one.
+func Modify(ctx context.Context, s Store, id string, fn func(*Record) error) error {
+	var err error
+	for attempt := range 8 * maxConflictRetries {
+		if attempt > 0 {
+			t := time.NewTimer(time.Duration(10*(1<<min(attempt, 5))) * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("changing the record of %s: %w (last: %w)", id, ctx.Err(), err)
+			case <-t.C:
+			}
+		}
+		var r *Record
+		if r, err = s.Load(ctx, id); err != nil {
+			return err
+		}
+		if err = fn(r); err != nil {
+			return err
+		}
+		err = s.Save(ctx, r)
+		var le *LockError
+		if err == nil || !(errors.Is(err, ErrConflict) || errors.As(err, &le)) {
+			return err
+		}
 	}
-	if err := s.store.Save(context.WithoutCancel(ctx), next); err != nil {
-		return err
-	}
-	s.rec = next
-	return nil
+	return fmt.Errorf("changing the record of %s: gave up after %d attempts: %w", id, 8*maxConflictRetries, err)
 }
 
 // PhaseStatus is the recorded status of a phase, "" when never recorded.
@@ -135,8 +185,8 @@ func (s *Session) PhaseStatus(name string) PhaseStatus {
 
 // RecordPhase records a phase's transition: its PhaseRecord (status, start
 // and end times, duration, attempts, last error, reason) and an event
-// (phase_started, phase_completed, phase_failed, phase_skipped or
-// phase_pending), saved before it returns.
+// (phase_started, phase_completed, phase_failed, phase_interrupted,
+// phase_skipped or phase_pending), saved before it returns.
 func (s *Session) RecordPhase(t PhaseTransition) error {
 	if t.Name == "" {
 		return errors.New("recording a phase: no phase name given")
@@ -160,8 +210,8 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 		if t.Title != "" {
 			p.Title = t.Title
 		}
-		if t.Region != "" {
-			p.Region = t.Region
+		if t.Group != "" {
+			p.Region = t.Group
 		}
 		label := p.Name
 		if p.Title != "" {
@@ -173,7 +223,9 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 		e := Event{Timestamp: at, Phase: p.Name, Region: p.Region}
 		switch t.Status {
 		case PhaseInProgress:
-			p.StartedAt, p.EndedAt, p.DurationSeconds = &at, nil, 0
+			// A running phase has no error yet: the previous run's is in the
+			// events.
+			p.StartedAt, p.EndedAt, p.DurationSeconds, p.LastError = &at, nil, 0, ""
 			p.Attempts++
 			e.Type, e.Message = EventPhaseStarted, label+" started"
 			if p.Attempts > 1 {
@@ -201,6 +253,10 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 			if t.Err != nil && t.Reason != "" {
 				e.Message += " (" + t.Reason + ")"
 			}
+		case PhaseInterrupted:
+			d := endPhase(p, at)
+			p.LastError = ""
+			e.Type, e.Message = EventPhaseInterrupted, label+" interrupted"+inDuration(" after ", d, p.StartedAt)
 		case PhaseSkipped:
 			p.EndedAt, p.DurationSeconds = &at, 0
 			e.Type, e.Message = EventPhaseSkipped, label+" skipped"
@@ -208,7 +264,7 @@ func (s *Session) RecordPhase(t PhaseTransition) error {
 			p.EndedAt, p.DurationSeconds = nil, 0
 			e.Type, e.Message = EventPhasePending, label+" pending"
 		}
-		if t.Reason != "" && t.Status != PhaseFailed {
+		if t.Reason != "" && t.Status != PhaseFailed && t.Status != PhaseInterrupted {
 			e.Message += ": " + t.Reason
 		}
 		r.Events = append(r.Events, e)

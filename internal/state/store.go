@@ -16,17 +16,34 @@ var ErrNotFound = errors.New("no deployment record")
 // be the one meant.
 var ErrAmbiguous = errors.New("cannot tell which deployment record is meant")
 
+// ErrConflict is returned (wrapped) by Save when the stored record changed
+// since the record being saved was read: the write is refused rather than
+// losing the other change. Read again, apply the change again, save again
+// (Modify and Session.Update do that).
+var ErrConflict = errors.New("the state record changed since it was read")
+
 // ErrSessionClosed is returned by a Session that was closed or archived.
 var ErrSessionClosed = errors.New("the state session is closed")
 
 // Store keeps deployment records. FileStore is the local implementation; an
 // Azure blob store (lease as lock) implements the same interface.
 type Store interface {
-	// Load reads a record; ErrNotFound (wrapped) when there is none.
+	// Load reads a record with all its events; ErrNotFound (wrapped) when
+	// there is none.
 	Load(ctx context.Context, id string) (*Record, error)
+	// LoadSummary reads a record with only its latest events (at most
+	// RecentEvents); r.EventLog.Count says how many there are. Its cost does
+	// not grow with the number of events. A summary can be changed and saved
+	// like a full record.
+	LoadSummary(ctx context.Context, id string) (*Record, error)
+	// Events reads the events of a record that match f, oldest first; with
+	// tail > 0 only the last tail of them. It does not load the whole log
+	// into memory.
+	Events(ctx context.Context, id string, f EventFilter, tail int) ([]Event, error)
 	// Save writes r atomically (readers see the old or the new record, never
-	// a torn one) and sets r.UpdatedAt. Saving a record whose lock another
-	// process holds fails with *LockError.
+	// a torn one) and sets r.UpdatedAt. Events are kept beside the record in
+	// an append-only log; only the ones it does not hold yet are written.
+	// Saving a record whose lock another process holds fails with *LockError.
 	Save(ctx context.Context, r *Record) error
 	// Lock takes the deployment's lock, or fails at once with *LockError
 	// naming the live holder. A lock left by a dead process is taken over.
@@ -58,6 +75,10 @@ type LockInfo struct {
 	PID          int       `json:"pid"`
 	Host         string    `json:"host"`
 	Since        time.Time `json:"since"`
+	// User and Command are set by stores shared between machines (the
+	// blob store), where a pid alone says little.
+	User    string `json:"user,omitempty"`
+	Command string `json:"command,omitempty"`
 }
 
 // LockError says that another process holds a deployment's lock. Commands
@@ -71,6 +92,12 @@ type LockError struct {
 	// CheckedAt is when the lock was found held; "ago" is counted from it
 	// (from the current time when zero).
 	CheckedAt time.Time
+	// User and Command name the holder further (blob store).
+	User    string
+	Command string
+	// Expires is when the holder's lease runs out unless it renews it
+	// (blob store); zero for a local lock.
+	Expires time.Time
 }
 
 func (e *LockError) Error() string {
@@ -84,6 +111,17 @@ func (e *LockError) Error() string {
 	now := e.CheckedAt
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if !e.Expires.IsZero() {
+		who := fmt.Sprintf("pid %d on host %s", e.PID, e.Host)
+		if e.User != "" {
+			who = e.User + "'s " + who
+		}
+		if e.Command != "" {
+			who += fmt.Sprintf(" (%s)", e.Command)
+		}
+		return fmt.Sprintf("deployment %s is locked by %s since %s (%s ago); its lease runs out at %s (in %s) unless that command renews it, which it does while it runs; wait for it to finish (--wait-for-lock DURATION waits), or if it is gone, run the command again after its lease runs out",
+			id, who, e.Since.UTC().Format(time.RFC3339), humanDuration(now.Sub(e.Since)), e.Expires.UTC().Format(time.RFC3339), humanDuration(e.Expires.Sub(now)))
 	}
 	return fmt.Sprintf("deployment %s is locked by pid %d on host %s since %s (%s ago); wait for it to finish, or if that process is gone, run the command again (a dead holder's lock is taken over)",
 		id, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339), humanDuration(now.Sub(e.Since)))
@@ -123,7 +161,7 @@ func FindCurrent(ctx context.Context, s Store, name string) (string, error) {
 	}
 	var matches, listed []string
 	for _, id := range ids {
-		r, err := s.Load(ctx, id)
+		r, err := s.LoadSummary(ctx, id)
 		if err != nil {
 			return "", err
 		}
@@ -154,6 +192,9 @@ func FindCurrent(ctx context.Context, s Store, name string) (string, error) {
 
 // storeWhere says where a store keeps its records, for messages.
 func storeWhere(s Store) string {
+	if w, ok := s.(interface{ Where() string }); ok {
+		return w.Where()
+	}
 	if d, ok := s.(interface{ Dir() string }); ok {
 		return d.Dir()
 	}

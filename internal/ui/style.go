@@ -29,8 +29,10 @@ const (
 	MarkDone    = "✓"
 	MarkFailed  = "✗"
 	MarkSkipped = "–"
-	MarkRunning = "⠼"
-	MarkPending = "·"
+	// MarkInterrupted is a phase stopped by Ctrl-C, SIGTERM or a crash.
+	MarkInterrupted = "‖"
+	MarkRunning     = "⠼"
+	MarkPending     = "·"
 )
 
 // Duration prints a duration the way people read it: 850ms, 12.3s, 11m02s, 1h04m.

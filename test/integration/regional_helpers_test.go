@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,10 @@ type regionalWorld struct {
 	dir       string
 	cfgPath   string
 	stateDir  string
+	// k0rdentKeys are the keys of software.k0rdent other than regional for
+	// writeConfig (version, chart, values), indented by four spaces; empty:
+	// version 1.5.0.
+	k0rdentKeys string
 }
 
 // startClusters starts n API servers at once and stops them when the test
@@ -98,13 +103,29 @@ func rgStartClusters(t *testing.T, n int) []*testenv.Cluster {
 func newRegionalWorld(t *testing.T, n int, registryCert bool) *regionalWorld {
 	t.Helper()
 	clusters := rgStartClusters(t, n+1)
-	w := &regionalWorld{t: t, mgmt: clusters[0], regionals: clusters[1:], dir: t.TempDir()}
+	w := regionalWorldOn(t, clusters[0], clusters[1:])
+	w.seedManagement(registryCert)
+	w.startStandIns("1.5.0")
+	w.waitForK0rdent()
+	return w
+}
+
+// regionalWorldOn is the world on API servers already started, with nothing
+// in them yet and no stand-in running.
+func regionalWorldOn(t *testing.T, mgmt *testenv.Cluster, regionals []*testenv.Cluster) *regionalWorld {
+	t.Helper()
+	w := &regionalWorld{t: t, mgmt: mgmt, regionals: regionals, dir: t.TempDir()}
 	w.cfgPath = filepath.Join(w.dir, "k0rdent.yaml")
 	w.stateDir = filepath.Join(w.dir, "state")
 	w.mc = connect(t, w.mgmt)
-	w.seedManagement(registryCert)
+	return w
+}
 
-	kcm := standin.NewKCM(w.mc, "1.5.0")
+// startStandIns runs the stand-in for k0rdent's controllers (kcm at the
+// given version, and the regional controllers) until the test ends.
+func (w *regionalWorld) startStandIns(kcmVersion string) {
+	t := w.t
+	kcm := standin.NewKCM(w.mc, kcmVersion)
 	fast, err := kube.FromRESTConfig(w.mgmt.Config, kube.WithRateLimit(1000, 2000))
 	rgMust(t, err)
 	rg, err := standin.NewRegional(standin.RegionalOptions{Management: fast.Client, Logf: t.Logf})
@@ -120,9 +141,12 @@ func newRegionalWorld(t *testing.T, n int, registryCert bool) *regionalWorld {
 			t.Logf("stand-in errors (informational): %v", err)
 		}
 	})
-	// k0rdent is installed before regions are deployed: wait until the kcm
-	// stand-in has made the Release and a Ready Management.
-	err = kube.WaitFor(t.Context(), "Management kcm to be Ready", testTimeout, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+}
+
+// waitForK0rdent waits until the kcm stand-in has made the Release and a
+// Ready Management: k0rdent is installed before regions are deployed.
+func (w *regionalWorld) waitForK0rdent() {
+	err := kube.WaitFor(w.t.Context(), "Management kcm to be Ready", testTimeout, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 		m := &kcmv1.Management{}
 		if err := w.mgmt.Client.Get(ctx, client.ObjectKey{Name: kcmv1.ManagementName}, m); err != nil {
 			return false, err.Error(), nil
@@ -130,8 +154,7 @@ func newRegionalWorld(t *testing.T, n int, registryCert bool) *regionalWorld {
 		ready := meta.IsStatusConditionTrue(m.Status.Conditions, kcmv1.ReadyCondition)
 		return ready && m.Status.Release == m.Spec.Release && m.Spec.Release != "", "not yet", nil
 	}, nil)
-	rgMust(t, err)
-	return w
+	rgMust(w.t, err)
 }
 
 func rgMust(t *testing.T, err error) {
@@ -148,7 +171,9 @@ func rgMust(t *testing.T, err error) {
 // certificate.
 func (w *regionalWorld) seedManagement(registryCert bool) {
 	t, c, ctx := w.t, w.mgmt.Client, w.t.Context()
-	rgMust(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: rgNamespace}}))
+	// The namespace and the kcm Deployment are kept when the kcm chart made
+	// them (a test that installs k0rdent with deploy).
+	rgMust(t, client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: rgNamespace}})))
 
 	args := []string{"--create-management=true", "--global-registry="}
 	if registryCert {
@@ -156,7 +181,7 @@ func (w *regionalWorld) seedManagement(registryCert bool) {
 		rgMust(t, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgCertSecret}, Data: map[string][]byte{"ca.crt": []byte(rgCertPEM)}}))
 	}
 	sel := map[string]string{"control-plane": "kcm-controller-manager"}
-	rgMust(t, c.Create(ctx, &appsv1.Deployment{
+	rgMust(t, client.IgnoreAlreadyExists(c.Create(ctx, &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: "kcm-controller-manager", Labels: sel},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
@@ -166,7 +191,7 @@ func (w *regionalWorld) seedManagement(registryCert bool) {
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "manager", Image: "ghcr.io/k0rdent/kcm/controller:1.5.0", Args: args}}},
 			},
 		},
-	}))
+	})))
 
 	rgMust(t, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgIdentitySecret}, Data: map[string][]byte{"clientSecret": []byte(rgClientSecret)}}))
 	idty := &unstructured.Unstructured{Object: map[string]any{
@@ -235,16 +260,16 @@ azure:
   subscription_id: 0b1e7c3a-1111-2222-3333-444455556666
 software:
   k0rdent:
-    version: "1.5.0"
-    regional:
+%s    regional:
       enabled: true
       parallel: 4
       clusters:
 %s
 timeouts:
+  k0rdent_install: 2m
   regional_cluster: 2m
   region_ready: 2m
-`, w.mgmt.KubeconfigPath, clusters)
+`, w.mgmt.KubeconfigPath, cmp.Or(w.k0rdentKeys, "    version: \"1.5.0\"\n"), clusters)
 	rgMust(w.t, os.WriteFile(w.cfgPath, []byte(cfg), 0o600))
 }
 

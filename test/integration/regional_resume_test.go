@@ -138,7 +138,7 @@ func TestRegionalResumeAfterKill(t *testing.T) {
 	}
 	for _, o := range rep.Result.Outcomes {
 		_, step, _ := regional.ParsePhaseName(o.Name)
-		wantVerified := o.Region == "regional-westeu" || step == regional.StepPreflight || step == regional.StepCluster
+		wantVerified := o.Group == "regional-westeu" || step == regional.StepPreflight || step == regional.StepCluster
 		if o.Verified != wantVerified || o.Status != state.PhaseCompleted {
 			t.Errorf("%s: %s verified=%t (%s), want completed verified=%t", o.Name, o.Status, o.Verified, o.Reason, wantVerified)
 		}

@@ -280,11 +280,11 @@ func (d *Display) liveFinished(t state.PhaseTransition, ran bool, elapsed time.D
 		} else {
 			line = d.style.Green(ui.MarkDone) + " " + name + "  " + d.style.Dim(formatDuration(elapsed))
 		}
+	case state.PhaseInterrupted:
+		// The error of an interrupted phase is the interruption's: not shown.
+		line = d.style.Yellow(ui.MarkInterrupted) + " " + name + "  " + d.style.Yellow(interruptedText(ran, elapsed))
 	case state.PhaseFailed:
 		what := "failed"
-		if t.Reason == "interrupted" {
-			what = "interrupted"
-		}
 		if ran {
 			what += " after " + formatDuration(elapsed)
 		}
@@ -300,6 +300,13 @@ func (d *Display) liveFinished(t state.PhaseTransition, ran bool, elapsed time.D
 	return line
 }
 
+func interruptedText(ran bool, elapsed time.Duration) string {
+	if ran {
+		return "interrupted after " + formatDuration(elapsed)
+	}
+	return "interrupted"
+}
+
 // plainFinished is the text of a plain line for a phase that ended.
 func (d *Display) plainFinished(t state.PhaseTransition, ran bool, elapsed time.Duration) string {
 	switch t.Status {
@@ -312,11 +319,10 @@ func (d *Display) plainFinished(t state.PhaseTransition, ran bool, elapsed time.
 			s += " in " + formatDuration(elapsed)
 		}
 		return suffix(s, t.Reason)
+	case state.PhaseInterrupted:
+		return d.style.Yellow(ui.MarkInterrupted + " " + interruptedText(ran, elapsed))
 	case state.PhaseFailed:
 		s := "failed"
-		if t.Reason == "interrupted" {
-			s = "interrupted"
-		}
 		if ran {
 			s += " after " + formatDuration(elapsed)
 		}

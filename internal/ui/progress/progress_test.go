@@ -63,7 +63,7 @@ func TestPlainLines(t *testing.T) {
 		errors.New("reading Secret kcm-system/external-dead-cluster:\ndial tcp 10.9.0.4:6443: i/o timeout")))
 	d.Transition(tr("region/regional-westeu/region", state.PhaseSkipped, 75*time.Second, `requirement "credentials" failed`, nil))
 	d.Transition(tr("bootstrap", state.PhaseInProgress, 76*time.Second, "", nil))
-	d.Transition(tr("bootstrap", state.PhaseFailed, 78*time.Second, "interrupted", fmt.Errorf("waiting for k0s: %w", context.Canceled)))
+	d.Transition(tr("bootstrap", state.PhaseInterrupted, 78*time.Second, "interrupted", fmt.Errorf("waiting for k0s: %w", context.Canceled)))
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestPlainLines(t *testing.T) {
 2026-11-25T18:03:26Z region/regional-dead/region ✗ failed after 1m01s: reading Secret kcm-system/external-dead-cluster:; dial tcp 10.9.0.4:6443: i/o timeout
 2026-11-25T18:03:26Z region/regional-westeu/region – skipped: requirement "credentials" failed
 2026-11-25T18:03:27Z bootstrap started
-2026-11-25T18:03:29Z bootstrap ✗ interrupted after 2.0s
+2026-11-25T18:03:29Z bootstrap ‖ interrupted after 2.0s
 `
 	if got := buf.String(); got != want {
 		t.Errorf("plain output\n%s\nwant\n%s", got, want)

@@ -1,0 +1,134 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/regional"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv"
+)
+
+// TestDeployWithRegionalThroughTheCLI: `deploy` installs the real kcm chart
+// on an empty management cluster; once the Azure credential is set up,
+// `deploy --with-regional` deploys a regional cluster whose
+// ClusterDeployment k0rdentctl creates. The regions are recorded as `region
+// deploy` records them (the region's entry, its phases, its events, the
+// ClusterDeployment as created, not adopted), the objects carry the
+// deployment's label, and `region remove --force` therefore deletes the
+// ClusterDeployment it created.
+func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
+	capz, err := testenv.CAPZCRDDir(t.Context())
+	rgMust(t, err)
+	// The management cluster starts without the k0rdent CRDs: the chart
+	// installs them. The CAPZ CRDs stand for what the Azure provider brings.
+	clusters := make(chan *testenv.Cluster, 1)
+	go func() { clusters <- testenv.StartT(t, testenv.Options{NoCRDs: true, ExtraCRDDirs: []string{capz}}) }()
+	regionals := rgStartClusters(t, 1)
+	w := regionalWorldOn(t, <-clusters, regionals)
+	w.startStandIns(moduleVersion)
+
+	values, err := json.Marshal(chartValues())
+	rgMust(t, err)
+	w.k0rdentKeys = fmt.Sprintf("    version: %q\n    chart: %s\n    values: %s\n", moduleVersion, kcmChartDir(t), values)
+	w.writeConfig(`        - name: regional-useast
+          location: eastus
+          cluster_deployment_ref: regional-cluster-useast`)
+	w.standin.SetClusterKubeconfig(rgNamespace, "regional-cluster-useast", regionals[0].Kubeconfig)
+	flags := []string{"-c", w.cfgPath, "--state-dir", w.stateDir}
+
+	if r := cliRun(t, append([]string{"deploy"}, flags...)...); r.code != 0 {
+		t.Fatalf("deploy: exit %d", r.code)
+	}
+	w.seedManagement(false) // the credential setup (not in this build)
+
+	r := cliRun(t, append([]string{"deploy", "--with-regional"}, flags...)...)
+	if r.code != 0 {
+		t.Fatalf("deploy --with-regional: exit %d", r.code)
+	}
+	rec := opsRecord(t, w)
+	id := rec.DeploymentID
+	if want := "k0rdentctl deploy --with-regional -c " + w.cfgPath + " --state-dir " + w.stateDir; rec.ResumeCommand != want {
+		t.Errorf("the command that resumes the run: %q, want %q", rec.ResumeCommand, want)
+	}
+
+	// The region's entry, as region deploy writes it.
+	c := regionRecord(t, rec, "regional-useast")
+	if c.Status != state.RegionalDeployed || !c.Deployed || c.Type != state.RegionalTypeClusterDeployment ||
+		!c.ClusterDeploymentOwned || !c.CredentialsPropagated || c.KubeconfigPath == "" {
+		t.Errorf("region entry after deploy --with-regional: %+v", c)
+	}
+	if _, err := os.Stat(c.KubeconfigPath); err != nil {
+		t.Errorf("the region's kubeconfig file: %v", err)
+	}
+	// Its phases, labelled with the region, and its events.
+	for _, step := range regional.Steps() {
+		p := rec.Phase(regional.PhaseName("regional-useast", step))
+		if p == nil || p.Region != "regional-useast" {
+			t.Errorf("phase %s of the region: %+v", step, p)
+		}
+	}
+	if types := eventTypes(rec, "regional-useast"); !slices.Contains(types, state.EventPhaseCompleted) || len(types) < len(regional.Steps()) {
+		t.Errorf("events of the region: %v", types)
+	}
+	// The ClusterDeployment is recorded as created, not adopted.
+	created := false
+	for _, res := range rec.Resources {
+		if res.Kind == "ClusterDeployment" && res.Name == "regional-cluster-useast" {
+			created = !res.Adopted && res.Region == "regional-useast"
+		}
+	}
+	if !created {
+		t.Errorf("the ClusterDeployment is not recorded as created by this deployment: %+v", rec.Resources)
+	}
+
+	// The objects carry the deployment's label.
+	for _, obj := range []client.Object{&kcmv1.Region{}, &kcmv1.ClusterDeployment{}, &kcmv1.Credential{}} {
+		var key client.ObjectKey
+		switch obj.(type) {
+		case *kcmv1.Region:
+			key = client.ObjectKey{Name: "regional-useast"}
+		case *kcmv1.ClusterDeployment:
+			key = client.ObjectKey{Namespace: rgNamespace, Name: "regional-cluster-useast"}
+		case *kcmv1.Credential:
+			key = client.ObjectKey{Namespace: rgNamespace, Name: rgCredential + "-regional-useast"}
+		}
+		rgGet(t, w.mgmt.Client, key, obj)
+		if got := obj.GetLabels()[regional.LabelDeployment]; got != id {
+			t.Errorf("%T %s: label %s=%q, want %q", obj, key, regional.LabelDeployment, got, id)
+		}
+	}
+
+	// region deploy finds the same record: every step is verified, nothing
+	// is redone.
+	r = cliRun(t, append([]string{"region", "deploy", "-o", "json"}, flags...)...)
+	rep := opsJSON[regional.Report](t, r)
+	if r.code != 0 || len(rep.Regions) != 1 {
+		t.Fatalf("region deploy after deploy --with-regional: exit %d", r.code)
+	}
+	for _, st := range rep.Regions[0].Steps {
+		if st.Step != regional.StepPreflight && st.Status != string(state.PhaseSkipped) && (!st.Verified || st.Status != string(state.PhaseCompleted)) {
+			t.Errorf("region deploy redid step %s (%s, verified %t)", st.Step, st.Status, st.Verified)
+		}
+	}
+
+	if got := opsRecord(t, w).ResumeCommand; !strings.HasPrefix(got, "k0rdentctl region deploy -c ") {
+		t.Errorf("after region deploy, the command that resumes it: %q", got)
+	}
+
+	// region remove recognises the ClusterDeployment as created here and
+	// deletes it.
+	r = cliRun(t, append([]string{"region", "remove", "regional-useast", "--force", "-y"}, flags...)...)
+	if r.code != 0 || strings.Contains(r.out, "kept") {
+		t.Fatalf("region remove --force -y: exit %d", r.code)
+	}
+	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: "regional-cluster-useast"}, &kcmv1.ClusterDeployment{})
+	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Name: "regional-useast"}, &kcmv1.Region{})
+}
