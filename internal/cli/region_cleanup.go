@@ -39,7 +39,7 @@ refused, exit 3). Exit code 1 when an orphan could not be removed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return opts.run(cmd.Context()) },
 	}
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "how long to wait for each deleted object to be gone (default: timeouts.region_ready)")
+	deletionTimeoutFlag(cmd, &opts.Timeout)
 	return cmd
 }
 

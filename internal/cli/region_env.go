@@ -150,6 +150,11 @@ func oneRegionArg(cmd *cobra.Command, args []string) error {
 	return regionNamesArgs(cmd, args)
 }
 
+// deletionTimeoutFlag is --timeout of the commands that delete objects.
+func deletionTimeoutFlag(cmd *cobra.Command, timeout *time.Duration) {
+	cmd.Flags().DurationVar(timeout, "timeout", 0, "how long to wait for each deleted object to be gone (default: timeouts.region_ready)")
+}
+
 // seconds shows a duration in seconds as the tables do.
 func seconds(d float64) string {
 	return ui.Duration(time.Duration(d * float64(time.Second)).Round(100 * time.Millisecond))

@@ -51,7 +51,7 @@ configuration too, or the next region deploy creates it again.`,
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete the ClusterDeployments placed in the region first (otherwise a region in use is refused)")
 	cmd.Flags().BoolVar(&opts.DeleteCluster, "delete-cluster", false, "also delete an adopted regional ClusterDeployment (one k0rdentctl created is always deleted)")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "how long to wait for each deleted object to be gone (default: timeouts.region_ready)")
+	deletionTimeoutFlag(cmd, &opts.Timeout)
 	return cmd
 }
 
