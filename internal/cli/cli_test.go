@@ -337,27 +337,3 @@ func TestLockedDeploymentExit3(t *testing.T) {
 		t.Fatalf("import under a lock: want exit 3 naming the holder, got %d: %s", r.code, r.err)
 	}
 }
-
-// A state backend this build cannot use is refused, not silently replaced
-// by local files.
-func TestAzureBlobBackendRefused(t *testing.T) {
-	dir, flags := workdir(t, "minimal")
-	path := filepath.Join(dir, "k0rdent.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, []byte("\nstate:\n  backend: azure_blob\n  azure_blob:\n    storage_account: k0rdentstate\n    container: records\n")...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if r := run(t, append([]string{"config", "validate"}, flags...)...); r.code != 0 {
-		t.Fatalf("the file itself is valid: %d %s", r.code, r.err)
-	}
-	for _, cmd := range [][]string{{"plan"}, {"status"}, {"deploy"}} {
-		r := run(t, append(cmd, flags...)...)
-		if r.code != ExitUsage || !strings.Contains(r.err, "state.backend") {
-			t.Fatalf("%v with backend azure_blob: exit %d: %s", cmd, r.code, r.err)
-		}
-	}
-}

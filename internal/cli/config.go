@@ -141,9 +141,7 @@ func (o *Options) loadConfig() (*config.Config, []byte, error) {
 	if w := diags.Warnings(); len(w) > 0 && !o.structured() {
 		printDiagnostics(o, w)
 	}
-	if err := backendAvailable(cfg); err != nil {
-		return nil, nil, err
-	}
+	o.useBackend(cfg)
 	return cfg, raw, nil
 }
 
@@ -272,13 +270,4 @@ config init writes it beside the file it creates.`,
 			return err
 		},
 	}
-}
-
-// backendAvailable refuses a state backend this build cannot use, rather
-// than keeping the record somewhere the user did not ask for.
-func backendAvailable(cfg *config.Config) error {
-	if cfg.State.Backend == config.StateBackendAzureBlob {
-		return usageError(fmt.Errorf("state.backend %q: keeping the record in Azure Blob Storage is not in this build; use state.backend: %s (files in --state-dir)", cfg.State.Backend, config.StateBackendLocal))
-	}
-	return nil
 }

@@ -9,15 +9,6 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
-// store opens the state folder.
-func (o *Options) store() (*state.FileStore, error) {
-	s, err := state.NewFileStore(o.StateDir)
-	if err != nil {
-		return nil, fmt.Errorf("opening the state folder %s: %w", o.StateDir, err)
-	}
-	return s, nil
-}
-
 // optionalConfig loads the configuration when the file exists; commands that
 // read only the state record (status, events) work without it.
 func (o *Options) optionalConfig() (*config.Config, []byte, error) {
@@ -29,9 +20,7 @@ func (o *Options) optionalConfig() (*config.Config, []byte, error) {
 		printDiagnostics(o, diags)
 		return nil, nil, failed(ExitUsage)
 	}
-	if err := backendAvailable(cfg); err != nil {
-		return nil, nil, err
-	}
+	o.useBackend(cfg)
 	return cfg, raw, nil
 }
 

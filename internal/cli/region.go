@@ -205,7 +205,11 @@ func (opts *regionKubeconfigOptions) run(ctx context.Context) error {
 	if err := knownRegion(cfg, rec, name); err != nil {
 		return err
 	}
-	path, err := regional.KubeconfigFile(rec, s, name)
+	files, err := opts.files()
+	if err != nil {
+		return err
+	}
+	path, err := regional.KubeconfigFile(rec, files, name)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,8 @@ type regionEnv struct {
 	cfg   *config.Config
 	raw   []byte
 	denv  *deploy.Env
-	store *state.FileStore
+	store state.Store
+	files *state.FileStore // kubeconfigs stay local on every backend
 	// sess is the open record (nil with recordRead, or when there is none).
 	sess *state.Session
 	// rec is the record as read (nil when there is none).
@@ -75,12 +76,16 @@ func (o *Options) loadRegion() (*regionEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &regionEnv{cfg: cfg, raw: raw, denv: deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir), store: store}
+	files, err := o.files()
+	if err != nil {
+		return nil, err
+	}
+	e := &regionEnv{cfg: cfg, raw: raw, denv: deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir), store: store, files: files}
 	e.env = &regional.Env{
 		Config:     cfg,
 		ConfigPath: o.ConfigPath,
 		Management: e.denv.Management,
-		Files:      store,
+		Files:      files,
 		Now:        o.Now,
 	}
 	return e, nil
@@ -116,7 +121,7 @@ func (o *Options) openRecord(ctx context.Context, e *regionEnv, access recordAcc
 // commands that record what they saw but must not create a deployment. A
 // record locked by another process is not an error: the command runs
 // without recording, and warn says so.
-func (o *Options) existingSession(ctx context.Context, store *state.FileStore, cfg *config.Config) (sess *state.Session, warn string, err error) {
+func (o *Options) existingSession(ctx context.Context, store state.Store, cfg *config.Config) (sess *state.Session, warn string, err error) {
 	id, err := state.FindCurrent(ctx, store, cfg.Metadata.Name)
 	switch {
 	case errors.Is(err, state.ErrNotFound):

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"io"
 	"os"
 	"time"
@@ -45,11 +46,19 @@ type Options struct {
 	Yes        bool
 	Verbose    bool
 	NoColor    bool
+	// WaitForLock is how long to wait for a deployment's lock held by
+	// another command before refusing (--wait-for-lock).
+	WaitForLock time.Duration
 
 	IO    IOStreams
 	Build BuildInfo
 	// Now is the clock; tests set it.
 	Now func() time.Time
+
+	// backend is the configuration's state section, once it is loaded.
+	backend *config.State
+	// commandPath names the running command, for a lock's holder.
+	commandPath string
 }
 
 func (o *Options) now() time.Time {
@@ -111,6 +120,10 @@ to resume).`,
 		SilenceErrors:     true,
 		DisableAutoGenTag: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			o.commandPath = cmd.CommandPath()
+			if o.WaitForLock < 0 {
+				return usageError(fmt.Errorf("--wait-for-lock %s: give how long to wait, such as 2m", o.WaitForLock))
+			}
 			if !ui.ValidFormat(o.Output) {
 				return usageError(fmt.Errorf("-o %q is not an output format; use table, json or yaml", o.Output))
 			}
@@ -131,6 +144,7 @@ to resume).`,
 	f.BoolVarP(&o.Yes, "yes", "y", false, "answer yes to confirmations (does not override guards; that is --force)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail in progress and errors")
 	f.BoolVar(&o.NoColor, "no-color", false, "no colours in output (also: NO_COLOR set)")
+	f.DurationVar(&o.WaitForLock, "wait-for-lock", 0, "when another command holds the deployment's lock, wait up to this long (e.g. 5m) instead of refusing")
 	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{ui.FormatTable, ui.FormatJSON, ui.FormatYAML}, cobra.ShellCompDirectiveNoFileComp
 	})

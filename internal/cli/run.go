@@ -23,6 +23,10 @@ func (o *Options) openSession(ctx context.Context, cfg *config.Config, raw []byt
 	if err != nil {
 		return nil, nil, err
 	}
+	files, err := o.files()
+	if err != nil {
+		return nil, nil, err
+	}
 	id, err := state.FindCurrent(ctx, s, cfg.Metadata.Name)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return nil, nil, err
@@ -54,7 +58,7 @@ func (o *Options) openSession(ctx context.Context, cfg *config.Config, raw []byt
 		_ = sess.Close()
 		return nil, nil, err
 	}
-	return sess, s, nil
+	return sess, files, nil
 }
 
 func short(h string) string {

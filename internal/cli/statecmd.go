@@ -15,12 +15,15 @@ import (
 func newStateCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "state",
-		Short: "Export, import and list deployment records",
-		Long: `The deployment record (state/<deployment-id>.yaml) holds what k0rdentctl did and
-saw: phases, resources, regional clusters, events and the configuration used.
-It never holds secrets: kubeconfigs and keys are separate 0600 files.`,
+		Short: "Export, import, list and move deployment records; show where they live",
+		Long: `The deployment record (state/<deployment-id>.yaml, or a blob with
+state.backend: azure_blob) holds what k0rdentctl did and saw: phases,
+resources, regional clusters, events and the configuration used. It never
+holds secrets: kubeconfigs and keys are separate 0600 files in --state-dir,
+on this machine, whatever the backend.`,
 	}
-	cmd.AddCommand(newStateExportCommand(o), newStateImportCommand(o), newStateHistoryCommand(o))
+	cmd.AddCommand(newStateExportCommand(o), newStateImportCommand(o), newStateHistoryCommand(o),
+		newStateShowBackendCommand(o), newStateMigrateCommand(o))
 	return cmd
 }
 
@@ -101,6 +104,9 @@ unless --force is given; use - to read standard input.`,
 			if err != nil {
 				return usageError(fmt.Errorf("%s: %w", args[0], err))
 			}
+			if _, _, err := o.optionalConfig(); err != nil {
+				return err
+			}
 			s, err := o.store()
 			if err != nil {
 				return err
@@ -131,6 +137,9 @@ func newStateHistoryCommand(o *Options) *cobra.Command {
 		Use:   "history",
 		Short: "List archived deployment records (from resets and teardowns)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, err := o.optionalConfig(); err != nil {
+				return err
+			}
 			s, err := o.store()
 			if err != nil {
 				return err

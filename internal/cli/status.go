@@ -18,14 +18,19 @@ import (
 
 // statusView is what status shows; -o json prints it as it is.
 type statusView struct {
-	DeploymentID string            `json:"deployment_id,omitempty"`
-	Name         string            `json:"name,omitempty"`
-	Status       string            `json:"status"`
-	Config       statusConfig      `json:"config"`
-	Phases       []statusPhase     `json:"phases"`
-	Timeline     statusTimeline    `json:"timeline"`
-	Counts       map[string]int    `json:"counts"`
-	Paths        statusPaths       `json:"paths"`
+	DeploymentID string         `json:"deployment_id,omitempty"`
+	Name         string         `json:"name,omitempty"`
+	Status       string         `json:"status"`
+	Config       statusConfig   `json:"config"`
+	Phases       []statusPhase  `json:"phases"`
+	Timeline     statusTimeline `json:"timeline"`
+	Counts       map[string]int `json:"counts"`
+	Paths        statusPaths    `json:"paths"`
+	Backend      statusBackend  `json:"backend"`
+	// Events is how many events the deployment has; RecentEvents the
+	// latest of them (the record carries them: status never reads the log).
+	Events       int               `json:"events"`
+	RecentEvents []state.Event     `json:"recent_events,omitempty"`
 	K0rdent      *state.K0rdent    `json:"k0rdent,omitempty"`
 	Regional     []regionalSummary `json:"regions,omitempty"`
 	// StoppedRun is the run whose process is gone although the record says
@@ -38,6 +43,22 @@ type stoppedRun struct {
 	PID  int    `json:"pid,omitempty"`
 	Host string `json:"host,omitempty"`
 	Note string `json:"note"`
+}
+
+// statusRecentEvents is how many of the latest events status shows.
+const statusRecentEvents = 5
+
+// statusBackend says where the record lives and who works on it now.
+type statusBackend struct {
+	Name     string      `json:"name"`
+	Location string      `json:"location"`
+	Lock     *statusLock `json:"lock,omitempty"`
+}
+
+type statusLock struct {
+	Holder  string     `json:"holder"`
+	Since   time.Time  `json:"since"`
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 type statusConfig struct {
@@ -159,7 +180,7 @@ func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, er
 	if err != nil {
 		return nil, err
 	}
-	v := &statusView{Counts: map[string]int{}, Paths: statusPaths{State: o.StateDir}}
+	v := &statusView{Counts: map[string]int{}, Paths: statusPaths{State: o.StateDir}, Backend: statusBackend{Name: o.backendName(), Location: state.Where(s)}}
 	v.Config.Path = o.ConfigPath
 	if cfg != nil {
 		v.Config.Summary = configSummary(cfg)
@@ -176,7 +197,7 @@ func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, er
 	case err != nil:
 		return nil, err
 	default:
-		holder, err := s.Holder(rec.DeploymentID)
+		holder, err := state.HolderOf(s, rec.DeploymentID)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +220,7 @@ func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, er
 	return v, nil
 }
 
-func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw []byte, holder *state.LockHolder) {
+func (v *statusView) fill(o *Options, s state.Store, rec *state.Record, raw []byte, holder *state.LockHolder) {
 	v.DeploymentID, v.Name, v.Status = rec.DeploymentID, rec.Name, rec.Overall()
 	// A run in progress whose process is gone (killed, crashed) stopped
 	// without finishing: it is interrupted, not in progress.
@@ -217,6 +238,27 @@ func (v *statusView) fill(o *Options, s *state.FileStore, rec *state.Record, raw
 		v.Config.Changed = true
 	}
 	v.Paths.State = s.Location(rec.DeploymentID)
+	v.Events, v.RecentEvents = len(rec.Events), rec.Events
+	if rec.EventLog != nil {
+		v.Events = rec.EventLog.Count
+	}
+	if n := len(v.RecentEvents); n > statusRecentEvents {
+		v.RecentEvents = v.RecentEvents[n-statusRecentEvents:]
+	}
+	v.Backend.Location = v.Paths.State
+	if h := holder; h != nil && h.Running {
+		l := &statusLock{Holder: fmt.Sprintf("pid %d on %s", h.PID, h.Host), Since: h.Since}
+		if h.User != "" {
+			l.Holder = h.User + ", " + l.Holder
+		}
+		if h.Command != "" {
+			l.Holder += " (" + h.Command + ")"
+		}
+		if !h.Expires.IsZero() {
+			l.Expires = &h.Expires
+		}
+		v.Backend.Lock = l
+	}
 	for _, p := range rec.Phases {
 		sp := statusPhase{Name: p.Name, Title: p.Title, Region: p.Region, Status: string(p.Status),
 			StartedAt: p.StartedAt, EndedAt: p.EndedAt, DurationSeconds: p.DurationSeconds, Attempts: p.Attempts,
@@ -391,9 +433,22 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView, width i
 		}
 		fmt.Fprintf(w, "Regions   %d: %s\n", len(v.Regional), countsLine(counts))
 	}
-	fmt.Fprintf(w, "State     %s\n", v.Paths.State)
+	fmt.Fprintf(w, "State     %s (backend %s)\n", v.Paths.State, v.Backend.Name)
+	if l := v.Backend.Lock; l != nil {
+		line := fmt.Sprintf("Lock      held by %s since %s", l.Holder, l.Since.UTC().Format(time.RFC3339))
+		if l.Expires != nil {
+			line += ", lease runs out " + l.Expires.UTC().Format(time.RFC3339) + " unless renewed"
+		}
+		fmt.Fprintln(w, line)
+	}
 	for _, k := range v.Paths.Kubeconfigs {
 		fmt.Fprintf(w, "Kubeconfig %s\n", k)
+	}
+	if len(v.RecentEvents) > 0 {
+		fmt.Fprintf(w, "\nLast events (%d of %d; all: k0rdentctl events)\n", len(v.RecentEvents), v.Events)
+		for _, e := range v.RecentEvents {
+			fmt.Fprintf(w, "  %s  %s\n", e.Timestamp.UTC().Format(time.RFC3339), e.Message)
+		}
 	}
 	if len(v.Next) > 0 {
 		fmt.Fprintln(w, "\nNext")

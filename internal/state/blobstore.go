@@ -398,11 +398,17 @@ func (s *BlobStore) Save(ctx context.Context, r *Record) error {
 		return fail(err)
 	}
 	newTag, err := s.upload(ctx, s.recordName(id), data, etag)
-	if err != nil {
-		r.UpdatedAt = prevUpdated
-		if errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrConflict) {
+		// A retried request whose first try was written, but whose answer
+		// was lost, finds its own record: that is success, not a conflict.
+		if now, nerr := s.LoadSummary(ctx, id); nerr == nil && now.UpdatedAt.Equal(r.UpdatedAt) && now.EventLog != nil && *now.EventLog == ref {
+			newTag, err = now.version, nil
+		} else {
 			err = fmt.Errorf("%w (another command wrote %s)", ErrConflict, s.Location(id))
 		}
+	}
+	if err != nil {
+		r.UpdatedAt = prevUpdated
 		return fail(err)
 	}
 	if stored != nil && ref.File != stored.File {
@@ -632,21 +638,35 @@ func (s *BlobStore) Lock(ctx context.Context, id string) (Unlocker, error) {
 	return s.lockLocked(ctx, id)
 }
 
-// Holder says who holds the lock of id, nil when nobody does.
-func (s *BlobStore) Holder(ctx context.Context, id string) (*LockError, error) {
+// Holder reads who holds the lock of id, without taking it: nil when
+// nobody does; Running is false when the holder's lease ran out without
+// being released (the command died).
+func (s *BlobStore) Holder(id string) (*LockHolder, error) {
+	e, leased, err := s.readHolder(context.Background(), id)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return &LockHolder{LockInfo: LockInfo{DeploymentID: id, PID: e.PID, Host: e.Host, Since: e.Since, User: e.User, Command: e.Command},
+		Running: leased, Expires: e.Expires}, nil
+}
+
+// readHolder reads the lock blob of id: the holder its metadata names (nil
+// when none) and whether its lease is held now.
+func (s *BlobStore) readHolder(ctx context.Context, id string) (*LockError, bool, error) {
 	ctx, cancel := reqCtx(ctx)
 	defer cancel()
 	props, err := s.cc.NewBlobClient(s.lockName(id)).GetProperties(ctx, nil)
 	if bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, s.blobError("reading the lock of "+id, err)
+		return nil, false, s.blobError("reading the lock of "+id, err)
 	}
-	if props.LeaseState == nil || *props.LeaseState != lease.StateTypeLeased {
-		return nil, nil
+	leased := props.LeaseState != nil && *props.LeaseState == lease.StateTypeLeased
+	if info, _, _ := parseHolder(props.Metadata); info.PID == 0 && !leased {
+		return nil, false, nil
 	}
-	return s.holderError(id, props.Metadata), nil
+	return s.holderError(id, props.Metadata), leased, nil
 }
 
 func (s *BlobStore) holderError(id string, meta map[string]*string) *LockError {
@@ -685,7 +705,7 @@ func (s *BlobStore) lockLocked(ctx context.Context, id string) (*BlobLock, error
 	_, err = lc.AcquireLease(actx, int32(s.lease/time.Second), nil)
 	cancel()
 	if bloberror.HasCode(err, bloberror.LeaseAlreadyPresent) {
-		h, herr := s.Holder(ctx, id)
+		h, _, herr := s.readHolder(ctx, id)
 		if herr != nil {
 			return nil, herr
 		}

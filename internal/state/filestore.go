@@ -396,8 +396,11 @@ type LockHolder struct {
 	// Running is false when the holder was a process on this host that no
 	// longer runs (killed, crashed): its run stopped without finishing. A
 	// holder on another host cannot be checked from here and counts as
-	// running.
+	// running. A blob lease that ran out does not run.
 	Running bool
+	// Expires is when a blob lease runs out unless renewed; zero for a
+	// local lock.
+	Expires time.Time
 }
 
 // Holder reads who holds the lock of deployment id, without taking it and

@@ -145,6 +145,13 @@ func startHelper(t *testing.T, role, dir, id string) *child {
 	test := map[string]string{"writer": "TestHelperWriter", "locker": "TestHelperLocker"}[role]
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"="+role, helperDirEn+"="+dir, helperIDEnv+"="+id)
+	return startProcess(t, cmd, role)
+}
+
+// startProcess starts cmd (this test binary in some role) with its stdout
+// lines on the child's lines; it is killed and reaped at the test's end.
+func startProcess(t *testing.T, cmd *exec.Cmd, role string) *child {
+	t.Helper()
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -155,7 +162,7 @@ func startHelper(t *testing.T, role, dir, id string) *child {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the %s helper: %v", role, err)
+		t.Fatalf("starting the %s child: %v", role, err)
 	}
 	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 1024)}
 	go func() {

@@ -211,3 +211,14 @@ func humanDuration(d time.Duration) string {
 	}
 	return d.Round(time.Second).String()
 }
+
+// HolderOf says who holds the lock of id in s (FileStore.Holder,
+// BlobStore.Holder), nil when nobody does or s cannot tell.
+func HolderOf(s Store, id string) (*LockHolder, error) {
+	if h, ok := Unwrap(s).(interface {
+		Holder(id string) (*LockHolder, error)
+	}); ok {
+		return h.Holder(id)
+	}
+	return nil, nil
+}
