@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -109,15 +110,16 @@ func newConfigTemplatesCommand(o *Options) *cobra.Command {
 				}
 				rows = append(rows, row{t.Name, kind, t.Description})
 			}
-			if o.structured() {
-				return ui.WriteData(o.IO.Out, o.Output, map[string]any{"templates": rows})
-			}
-			var t ui.Table
-			t.Row("NAME", "KIND", "DESCRIPTION")
-			for _, r := range rows {
-				t.Row(r.Name, r.Kind, r.Description)
-			}
-			return t.Write(o.IO.Out)
+			var werr error
+			err := o.emit(map[string]any{"templates": rows}, func(w io.Writer, _ ui.Style) {
+				var t ui.Table
+				t.Row("NAME", "KIND", "DESCRIPTION")
+				for _, r := range rows {
+					t.Row(r.Name, r.Kind, r.Description)
+				}
+				werr = t.Write(w)
+			})
+			return errors.Join(err, werr)
 		},
 	}
 }
@@ -196,39 +198,37 @@ Every problem is reported with its field path. Exit code 2 when any error is fou
 			}
 			// Files the configuration names must exist too.
 			diags = append(diags, config.CheckFiles(cfg, filepath.Dir(o.ConfigPath))...)
-			if o.structured() {
-				type item struct {
-					Path     string `json:"path"`
-					Line     int    `json:"line,omitempty"`
-					Severity string `json:"severity"`
-					Message  string `json:"message"`
-					Hint     string `json:"hint,omitempty"`
-				}
-				items := []item{}
-				for _, d := range diags {
-					items = append(items, item{d.Path, d.Line, string(d.Severity), d.Message, d.Hint})
-				}
-				out := map[string]any{"file": o.ConfigPath, "valid": !diags.HasErrors(), "diagnostics": items,
-					"counts": map[string]int{"errors": len(diags.Errors()), "warnings": len(diags.Warnings())}}
-				if err := ui.WriteData(o.IO.Out, o.Output, out); err != nil {
-					return err
+			type item struct {
+				Path     string `json:"path"`
+				Line     int    `json:"line,omitempty"`
+				Severity string `json:"severity"`
+				Message  string `json:"message"`
+				Hint     string `json:"hint,omitempty"`
+			}
+			items := []item{}
+			for _, d := range diags {
+				items = append(items, item{d.Path, d.Line, string(d.Severity), d.Message, d.Hint})
+			}
+			out := map[string]any{"file": o.ConfigPath, "valid": !diags.HasErrors(), "diagnostics": items,
+				"counts": map[string]int{"errors": len(diags.Errors()), "warnings": len(diags.Warnings())}}
+			if err := o.emit(out, func(w io.Writer, _ ui.Style) {
+				if len(diags) > 0 {
+					printDiagnostics(o, diags)
 				}
 				if diags.HasErrors() {
-					return failed(ExitUsage)
+					return
 				}
-				return nil
-			}
-			if len(diags) > 0 {
-				printDiagnostics(o, diags)
+				fmt.Fprintf(w, "%s: valid", o.ConfigPath)
+				if n := len(diags.Warnings()); n > 0 {
+					fmt.Fprintf(w, " (%s)", plural(n, "warning"))
+				}
+				fmt.Fprintln(w)
+			}); err != nil {
+				return err
 			}
 			if diags.HasErrors() {
 				return failed(ExitUsage)
 			}
-			fmt.Fprintf(o.IO.Out, "%s: valid", o.ConfigPath)
-			if n := len(diags.Warnings()); n > 0 {
-				fmt.Fprintf(o.IO.Out, " (%s)", plural(n, "warning"))
-			}
-			fmt.Fprintln(o.IO.Out)
 			return nil
 		},
 	}
@@ -243,15 +243,13 @@ func newConfigShowCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.structured() {
-				return ui.WriteData(o.IO.Out, o.Output, cfg)
-			}
 			b, err := config.Marshal(cfg)
 			if err != nil {
 				return err
 			}
-			_, err = o.IO.Out.Write(b)
-			return err
+			var werr error
+			err = o.emit(cfg, func(w io.Writer, _ ui.Style) { _, werr = w.Write(b) })
+			return errors.Join(err, werr)
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -103,15 +104,15 @@ func (d *deployOptions) run(ctx context.Context) error {
 		parallel = max(parallel, regional.Parallel(cfg, 0))
 	}
 	res, err := d.runPhases(ctx, sess, "deploy", phases, parallel, resume)
-	if d.WithRegional && res != nil && !d.structured() {
-		renderRegionDeploy(d.IO.Out, d.style(), regional.Summarize(env.Regional(), phases, res), sess.Location())
+	if res == nil {
+		return err
 	}
-	if d.structured() && res != nil {
-		if werr := ui.WriteData(d.IO.Out, d.Output, runView(sess.ID(), res)); werr != nil {
-			return errors.Join(err, werr)
+	werr := d.emit(runView(sess.ID(), res), func(w io.Writer, st ui.Style) {
+		if d.WithRegional {
+			renderRegionDeploy(w, st, regional.Summarize(env.Regional(), phases, res), sess.Location())
 		}
-	}
-	return err
+	})
+	return errors.Join(err, werr)
 }
 
 // describeNotActedOn words one entry of deploy.Check for a terminal.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,15 +46,13 @@ func newEventsCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.structured() {
-				if events == nil {
-					events = []state.Event{}
-				}
-				return ui.WriteData(o.IO.Out, o.Output, map[string]any{"deployment_id": id, "events": events})
+			if events == nil {
+				events = []state.Event{}
 			}
-			if len(events) == 0 {
-				fmt.Fprintf(o.IO.Out, "No events match in %s.\n", id)
-				return nil
+			if o.structured() || len(events) == 0 {
+				return o.emit(map[string]any{"deployment_id": id, "events": events}, func(w io.Writer, _ ui.Style) {
+					fmt.Fprintf(w, "No events match in %s.\n", id)
+				})
 			}
 			var t ui.Table
 			t.Row("TIME", "PHASE", "REGION", "TYPE", "MESSAGE")

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
@@ -27,5 +28,21 @@ func TestExitCodeFollowsErrorTypes(t *testing.T) {
 				t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
 			}
 		})
+	}
+}
+
+// An unknown command is a typed usage error with suggestions, whatever its
+// text; no command at all shows the help.
+func TestUnknownCommandIsTyped(t *testing.T) {
+	r := run(t, "stauts")
+	if r.code != ExitUsage || !strings.Contains(r.err, `unknown command "stauts"`) || !strings.Contains(r.err, "status") {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	var u *UnknownCommandError
+	if err := unknownCommand(NewRootCommand(&Options{}), []string{"stauts"}); !errors.As(err, &u) || ExitCode(err) != ExitUsage {
+		t.Fatalf("unknownCommand: %v", err)
+	}
+	if r := run(t); r.code != ExitOK || !strings.Contains(r.out, "Usage:") {
+		t.Fatalf("no command: exit %d, want the help\n%s", r.code, r.out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -118,15 +119,16 @@ func (ko *k0rdentInstallOptions) run(ctx context.Context) error {
 		fmt.Fprintf(ko.IO.Out, "k0rdent %s %s on the management cluster via %s\n", ko.use(), cfg.Software.K0rdent.Version, env.ManagementKubeconfig())
 	}
 	res, err := ko.runPhases(ctx, sess, "k0rdent "+ko.use(), phases, 1, resume)
-	if ko.structured() && res != nil {
-		if werr := ui.WriteData(ko.IO.Out, ko.Output, k0rdentRunView(sess, res)); werr != nil {
-			return errors.Join(err, werr)
-		}
-	} else if err == nil {
-		k := sess.Snapshot().K0rdent
-		fmt.Fprintf(ko.IO.Out, "k0rdent %s is installed (Release %s, Helm revision %d) · next: k0rdentctl k0rdent status%s\n", k.Version, k.Release, k.HelmRevision, configFlag(ko.Options))
+	if res == nil {
+		return err
 	}
-	return err
+	werr := ko.emit(k0rdentRunView(sess, res), func(w io.Writer, _ ui.Style) {
+		if err == nil {
+			k := sess.Snapshot().K0rdent
+			fmt.Fprintf(w, "k0rdent %s is installed (Release %s, Helm revision %d) · next: k0rdentctl k0rdent status%s\n", k.Version, k.Release, k.HelmRevision, configFlag(ko.Options))
+		}
+	})
+	return errors.Join(err, werr)
 }
 
 func k0rdentRunView(sess *state.Session, res *phase.Result) map[string]any {
@@ -164,12 +166,8 @@ func runK0rdentStatus(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if o.structured() {
-		if err := ui.WriteData(o.IO.Out, o.Output, rep); err != nil {
-			return err
-		}
-	} else {
-		renderK0rdentStatus(o, kc.Where(), rep)
+	if err := o.emit(rep, func(io.Writer, ui.Style) { renderK0rdentStatus(o, kc.Where(), rep) }); err != nil {
+		return err
 	}
 	if !rep.Installed || !rep.Ready() {
 		return failed(ExitFailed)
@@ -339,16 +337,14 @@ func (uo *k0rdentUninstallOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if uo.structured() {
-		return ui.WriteData(uo.IO.Out, uo.Output, res)
-	}
-	if res.NotInstalled {
-		fmt.Fprintln(uo.IO.Out, "k0rdent was not installed; nothing was changed.")
-		return nil
-	}
-	fmt.Fprintf(uo.IO.Out, "k0rdent uninstalled from %s.\n", kc.Where())
-	for _, k := range res.Kept {
-		fmt.Fprintf(uo.IO.Out, "  kept: %s\n", k)
-	}
-	return nil
+	return uo.emit(res, func(w io.Writer, _ ui.Style) {
+		if res.NotInstalled {
+			fmt.Fprintln(w, "k0rdent was not installed; nothing was changed.")
+			return
+		}
+		fmt.Fprintf(w, "k0rdent uninstalled from %s.\n", kc.Where())
+		for _, k := range res.Kept {
+			fmt.Fprintf(w, "  kept: %s\n", k)
+		}
+	})
 }

@@ -99,12 +99,8 @@ did is no longer in place.`,
 				}
 				v.Phases = append(v.Phases, pp)
 			}
-			if o.structured() {
-				if werr := ui.WriteData(o.IO.Out, o.Output, v); werr != nil {
-					return werr
-				}
-			} else {
-				renderPlan(o.IO.Out, o.style(), o.ConfigPath, v)
+			if werr := o.emit(v, func(w io.Writer, st ui.Style) { renderPlan(w, st, o.ConfigPath, v) }); werr != nil {
+				return werr
 			}
 			return err
 		},

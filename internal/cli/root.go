@@ -9,7 +9,6 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,10 +87,6 @@ func Execute(ctx context.Context, args []string, streams IOStreams, build BuildI
 	if err == nil {
 		return ExitOK
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		// cobra has no typed error for this one.
-		err = usageError(err)
-	}
 	code := ExitCode(err)
 	var quiet *silentError
 	if !errors.As(err, &quiet) {
@@ -136,6 +131,10 @@ to resume).`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	// Unknown commands are found by Args, so that they are a typed usage
+	// error (cobra's own is text only); without arguments, help.
+	root.Args = unknownCommand
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 
 	f := root.PersistentFlags()
 	f.StringVarP(&o.ConfigPath, "config", "c", "k0rdent.yaml", "configuration file")

@@ -99,15 +99,8 @@ func shellQuote(s string) string {
 // code 1 when a phase failed, and an error with exit code 130 when the run
 // was interrupted (Ctrl-C, SIGTERM).
 func (o *Options) runPhases(ctx context.Context, sess *state.Session, what string, phases []phase.Phase, parallel int, resume string) (*phase.Result, error) {
-	opts := progress.Options{Live: o.IO.OutTerminal, Color: o.style().Color}
-	if o.structured() {
-		opts.Live = false
-	}
-	out := o.IO.Out
-	if o.structured() {
-		out = o.IO.ErrOut // keep stdout for the JSON or YAML result
-	}
-	disp := progress.New(out, opts)
+	// With -o json|yaml stdout is kept for the result.
+	disp := progress.New(o.progressOut(), progress.Options{Live: o.IO.OutTerminal && !o.structured(), Color: o.style().Color})
 	eng := &phase.Engine{Journal: sess, Observer: disp, Parallel: parallel}
 	res, err := eng.Run(ctx, phases)
 	_ = disp.Close()

@@ -148,15 +148,13 @@ func newStateHistoryCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.structured() {
-				if entries == nil {
-					entries = []state.HistoryEntry{}
-				}
-				return ui.WriteData(o.IO.Out, o.Output, map[string]any{"history": entries})
+			if entries == nil {
+				entries = []state.HistoryEntry{}
 			}
-			if len(entries) == 0 {
-				fmt.Fprintf(o.IO.Out, "No archived records in %s/history.\n", o.StateDir)
-				return nil
+			if o.structured() || len(entries) == 0 {
+				return o.emit(map[string]any{"history": entries}, func(w io.Writer, _ ui.Style) {
+					fmt.Fprintf(w, "No archived records in %s/history.\n", o.StateDir)
+				})
 			}
 			var t ui.Table
 			t.Row("DEPLOYMENT", "NAME", "ARCHIVED", "STATUS", "FILE")

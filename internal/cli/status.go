@@ -203,18 +203,21 @@ func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, er
 		}
 		v.fill(o, s, rec, raw, holder)
 	}
-	if o.structured() {
-		if v.Phases == nil {
-			v.Phases = []statusPhase{}
+	if v.Phases == nil {
+		v.Phases = []statusPhase{}
+	}
+	var rerr error
+	err = o.emitTo(w, v, func(w io.Writer, st ui.Style) {
+		var b strings.Builder
+		if rerr = renderStatus(&b, st, o.now(), *v, o.IO.Width); rerr != nil {
+			return
 		}
-		return v, ui.WriteData(w, o.Output, v)
+		_, rerr = io.WriteString(w, ui.FitLines(b.String(), o.IO.Width))
+	})
+	if err != nil || rerr != nil {
+		return nil, errors.Join(err, rerr)
 	}
-	var b strings.Builder
-	if err := renderStatus(&b, o.style(), o.now(), *v, o.IO.Width); err != nil {
-		return nil, err
-	}
-	_, err = io.WriteString(w, ui.FitLines(b.String(), o.IO.Width))
-	return v, err
+	return v, nil
 }
 
 func (v *statusView) fill(o *Options, s state.Store, rec *state.Record, raw []byte, holder *state.LockHolder) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -32,12 +33,10 @@ func newVersionCommand(o *Options) *cobra.Command {
 				Platform:       runtime.GOOS + "/" + runtime.GOARCH,
 				K0rdentVersion: config.DefaultK0rdentVersion,
 			}
-			if o.structured() {
-				return ui.WriteData(o.IO.Out, o.Output, v)
-			}
-			fmt.Fprintf(o.IO.Out, "k0rdentctl %s (commit %s, %s, %s)\n", v.Version, v.Commit, v.GoVersion, v.Platform)
-			fmt.Fprintf(o.IO.Out, "default k0rdent version: %s\n", v.K0rdentVersion)
-			return nil
+			return o.emit(v, func(w io.Writer, _ ui.Style) {
+				fmt.Fprintf(w, "k0rdentctl %s (commit %s, %s, %s)\n", v.Version, v.Commit, v.GoVersion, v.Platform)
+				fmt.Fprintf(w, "default k0rdent version: %s\n", v.K0rdentVersion)
+			})
 		},
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -26,8 +25,8 @@ import (
 // UserAgent is the User-Agent of k0rdentctl's requests.
 const UserAgent = "k0rdentctl"
 
-// Clients reaches one Kubernetes cluster: a rest.Config with the retrying
-// transport, a controller-runtime client whose scheme knows k0rdent's API, and
+// Clients reaches one Kubernetes cluster: a rest.Config (requests retried
+// by client-go only, see MaxAttemptsPerRequest), a controller-runtime client whose scheme knows k0rdent's API, and
 // what the Helm SDK needs (RESTClientGetter).
 type Clients struct {
 	// Source says where the credentials came from: the kubeconfig path, or
@@ -37,7 +36,7 @@ type Clients struct {
 	Context string
 	// Server is the API server's URL.
 	Server string
-	// Config is the rest.Config of the cluster, with the retrying transport.
+	// Config is the rest.Config of the cluster.
 	Config *rest.Config
 	// Scheme is the scheme of Client (NewScheme unless WithScheme was given).
 	Scheme *runtime.Scheme
@@ -58,8 +57,6 @@ type Option func(*options)
 
 type options struct {
 	context string
-	retry   *RetryPolicy
-	noRetry bool
 	scheme  *runtime.Scheme
 	qps     float32
 	burst   int
@@ -68,12 +65,6 @@ type options struct {
 // WithContext selects a context of the kubeconfig instead of its
 // current-context.
 func WithContext(name string) Option { return func(o *options) { o.context = name } }
-
-// WithRetryPolicy replaces DefaultRetryPolicy.
-func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry = &p } }
-
-// WithoutRetries sends every request once.
-func WithoutRetries() Option { return func(o *options) { o.noRetry = true } }
 
 // WithScheme gives the client another scheme than NewScheme's.
 func WithScheme(s *runtime.Scheme) Option { return func(o *options) { o.scheme = s } }
@@ -133,7 +124,7 @@ func FromKubeconfig(data []byte, opts ...Option) (*Clients, error) {
 }
 
 // FromRESTConfig builds clients from a rest.Config (tests, in-cluster use).
-// The retrying transport is added to a copy of cfg.
+// cfg is copied, not changed.
 func FromRESTConfig(cfg *rest.Config, opts ...Option) (*Clients, error) {
 	if cfg == nil {
 		return nil, errors.New("building Kubernetes clients: no rest.Config given")
@@ -203,13 +194,6 @@ func (c *Clients) finish(o options) error {
 	}
 	if o.burst > 0 {
 		c.Config.Burst = o.burst
-	}
-	if !o.noRetry {
-		policy := DefaultRetryPolicy()
-		if o.retry != nil {
-			policy = *o.retry
-		}
-		c.Config.Wrap(func(rt http.RoundTripper) http.RoundTripper { return NewRetryTransport(rt, policy) })
 	}
 	c.Scheme = o.scheme
 	if c.Scheme == nil {

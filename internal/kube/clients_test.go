@@ -111,7 +111,7 @@ func TestConnectErrorsNameTheFileAndSayWhatToDo(t *testing.T) {
 
 func TestPingSaysHowToFix(t *testing.T) {
 	path := writeKubeconfig(t, strings.ReplaceAll(kubeconfigTemplate, "SERVER", "http://127.0.0.1:1"))
-	c, err := Connect(t.Context(), path, WithRetryPolicy(fastPolicy(2)))
+	c, err := Connect(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // DefaultInterval is the polling interval of WaitFor when none is given.
@@ -43,9 +45,10 @@ func (e *WaitTimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // WaitFor calls check at once and then every interval (DefaultInterval when
 // interval <= 0) until it reports done, returns an error, the timeout passes
-// (timeout <= 0: no timeout of its own) or ctx ends. progress, when not nil,
-// receives the observed state each time it changes. It never spins: between
-// checks it sleeps on a timer.
+// (timeout <= 0: no timeout of its own) or ctx ends; it polls with
+// apimachinery's wait.PollUntilContextTimeout. progress, when not nil,
+// receives the observed state each time it changes. A transient error
+// (IsTransient) does not end the wait.
 //
 // On timeout the error is a *WaitTimeoutError saying what was waited for and
 // the last thing observed. When ctx ends the error wraps ctx.Err() and says
@@ -54,53 +57,51 @@ func WaitFor(ctx context.Context, desc string, timeout, interval time.Duration, 
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	waitCtx := ctx
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		waitCtx, cancel = context.WithTimeoutCause(ctx, timeout, errWaitTimeout)
-		defer cancel()
-	}
 	var last string
 	reported := false
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		done, observed, err := check(waitCtx)
+	condition := func(ctx context.Context) (bool, error) {
+		done, observed, err := check(ctx)
+		if observed == "" && err != nil && IsTransient(err) {
+			observed = err.Error()
+		}
 		if observed != "" && (!reported || observed != last) {
 			last, reported = observed, true
 			if progress != nil {
 				progress(observed)
 			}
 		}
-		if err != nil {
-			// A check cut short by the end of the wait (or by a rate limiter
-			// that sees the deadline coming) is not a failure: the wait ends,
-			// or goes on, by its own clock.
-			if !Interrupted(waitCtx, err) {
-				return fmt.Errorf("waiting for %s: %w", desc, err)
-			}
-		} else if done {
-			return nil
+		switch {
+		case err == nil:
+			return done, nil
+		case Interrupted(ctx, err), IsTransient(err):
+			// A check cut short by the end of the wait (or by a rate
+			// limiter that sees the deadline coming), or one that met a
+			// transient error, is not a failure: the wait goes on, or
+			// ends, by its own clock.
+			return false, nil
 		}
-		if waitCtx.Err() == nil {
-			select {
-			case <-waitCtx.Done():
-			case <-ticker.C:
-				continue
-			}
-		}
-		if ctx.Err() != nil {
-			lastSeen := last
-			if lastSeen == "" {
-				lastSeen = "nothing"
-			}
-			return fmt.Errorf("stopped waiting for %s (last observed: %s): %w", desc, lastSeen, ctx.Err())
-		}
-		return &WaitTimeoutError{What: desc, Timeout: timeout, LastObserved: last}
+		return false, fmt.Errorf("waiting for %s: %w", desc, err)
 	}
+	var err error
+	if timeout > 0 {
+		err = wait.PollUntilContextTimeout(ctx, interval, timeout, true, condition)
+	} else {
+		err = wait.PollUntilContextCancel(ctx, interval, true, condition)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case !wait.Interrupted(err):
+		return err
+	case ctx.Err() != nil:
+		lastSeen := last
+		if lastSeen == "" {
+			lastSeen = "nothing"
+		}
+		return fmt.Errorf("stopped waiting for %s (last observed: %s): %w", desc, lastSeen, ctx.Err())
+	}
+	return &WaitTimeoutError{What: desc, Timeout: timeout, LastObserved: last}
 }
-
-var errWaitTimeout = errors.New("wait timed out")
 
 // Interrupted reports whether err comes from the end of ctx (cancelled, or its
 // deadline passed or would pass before a rate-limited request could be sent).

@@ -406,7 +406,10 @@ func (op *Cleanup) Run(ctx context.Context, plan *CleanupPlan) (*CleanupReport, 
 			continue
 		}
 		rep.Removed = append(rep.Removed, o)
-		_ = addEvent(env, state.Event{Region: o.Region, Type: EventOrphanRemoved, Message: fmt.Sprintf("removed orphan %s: %s", o.Ref(), o.Reason)})
+		if err := addEvent(env, state.Event{Region: o.Region, Type: EventOrphanRemoved, Message: fmt.Sprintf("removed orphan %s: %s", o.Ref(), o.Reason)}); err != nil {
+			rep.DurationSeconds = env.now().Sub(start).Seconds()
+			return rep, recordFailed(err)
+		}
 	}
 	rep.DurationSeconds = env.now().Sub(start).Seconds()
 	return rep, nil

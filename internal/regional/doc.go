@@ -60,6 +60,13 @@
 //
 // # What k0rdent 1.5.0 does and does not do (see the checks)
 //
+//   - A Region whose cluster reference is invalid when kcm first looks gets
+//     no status and is not looked at again until its spec changes: the
+//     region step says so instead of waiting (CheckRegionReference,
+//     Env.ReconcileGrace).
+//   - A Region that ClusterDeployments use is kept, finalizer and all:
+//     Remove refuses it (InUseError), or stops and names them
+//     (RegionKeptError) when they appear during the removal.
 //   - The Region controller reacts to Region spec (generation) changes only.
 //   - The registry certificate Secret is copied into a region only when it is
 //     missing there and never updated: the certificates phase checks the
@@ -81,8 +88,10 @@
 //     and event names), env.go (Env: configuration, management cluster,
 //     record, clock), observe.go (observed: one look at the configuration,
 //     the record and the management cluster's Regions, Credentials and
-//     ClusterDeployments; RegionState), errors.go (Error with its Fix,
-//     UnknownRegionError), kubeconfig.go (where kubeconfigs live, the 0600
+//     ClusterDeployments; RegionState; CheckRegionReference, the check kcm
+//     makes before it reconciles a Region), errors.go (Error with its Fix,
+//     UnknownRegionError, RecordError: a record that cannot be written stops
+//     what was being done), kubeconfig.go (where kubeconfigs live, the 0600
 //     file), probe.go (the authenticated request that proves a kubeconfig),
 //     and the checks: certificates.go (CheckCertificate), credentials.go
 //     (CheckIdentityCopies, RequestCredentialReconcile), components.go (what

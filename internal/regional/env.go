@@ -29,6 +29,9 @@ const (
 	DefaultConnectTimeout = 30 * time.Second
 	// DefaultInterval is how often waits look again.
 	DefaultInterval = kube.DefaultInterval
+	// DefaultReconcileGrace is how long a Region may go without k0rdent's
+	// first reconcile (no finalizer, no status) before the wait says why.
+	DefaultReconcileGrace = time.Minute
 )
 
 // Env is what the regional phases share. Only Config is needed to list and
@@ -63,8 +66,11 @@ type Env struct {
 	// ConnectTimeout bounds the authenticated request that proves a regional
 	// cluster answers; 0 means DefaultConnectTimeout.
 	ConnectTimeout time.Duration
-	// ClientOptions are used when building regional cluster clients (tests
-	// may pass kube.WithoutRetries()).
+	// ReconcileGrace is how long the region step waits for k0rdent's first
+	// reconcile of a Region whose reference is valid; 0 means
+	// DefaultReconcileGrace.
+	ReconcileGrace time.Duration
+	// ClientOptions are used when building regional cluster clients.
 	ClientOptions []kube.Option
 }
 
@@ -94,6 +100,13 @@ func (e *Env) connectTimeout() time.Duration {
 		return e.ConnectTimeout
 	}
 	return DefaultConnectTimeout
+}
+
+func (e *Env) reconcileGrace() time.Duration {
+	if e.ReconcileGrace > 0 {
+		return e.ReconcileGrace
+	}
+	return DefaultReconcileGrace
 }
 
 func (e *Env) deploymentID() string {

@@ -55,6 +55,30 @@ func AsError(err error) *Error {
 	return nil
 }
 
+// RecordError is a deployment record that could not be written. Whatever
+// was being done stops there: going on would change the world without a
+// record of it, and the next run could not resume from it.
+type RecordError struct{ Err error }
+
+func (e *RecordError) Error() string {
+	return "the deployment record could not be written, so nothing more was done: " + e.Err.Error() +
+		"; make the state folder writable (space, permissions), then run the command again"
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// recordFailed wraps a record write error as *RecordError (nil stays nil).
+func recordFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *RecordError
+	if errors.As(err, &re) {
+		return err
+	}
+	return &RecordError{Err: err}
+}
+
 // UnknownRegionError is a regional cluster name that no source knows (the
 // configuration, the record, the management cluster, or what an operation
 // can act on): the command was given a wrong name, nothing was touched.

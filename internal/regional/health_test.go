@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
@@ -42,7 +41,6 @@ func unreachableKubeconfig(t *testing.T) []byte {
 func TestHealthUnreachableAndNotDeployed(t *testing.T) {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kcm-system", Name: "external-westeu"}, Data: map[string][]byte{"value": unreachableKubeconfig(t)}}
 	env, _ := opsEnv(t, opsTestConfig, sec, opsKCMDeployment(""))
-	env.ClientOptions = []kube.Option{kube.WithoutRetries()}
 	store, err := state.NewFileStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

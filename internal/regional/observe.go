@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
@@ -138,6 +139,9 @@ type observed struct {
 	certSecret string // registry certificate Secret, "" when none
 	certKnown  bool
 	secrets    []corev1.Secret // Secrets k0rdentctl made in the system namespace (cleanup only)
+	// invalidRefs says, for the Regions k0rdent never reconciled whose
+	// cluster reference is invalid, why (see CheckRegionReference).
+	invalidRefs map[string]error
 }
 
 // observe looks at the regional clusters through the management cluster mc,
@@ -177,8 +181,16 @@ func (v *observed) load(ctx context.Context, mc *kube.Clients) error {
 	}
 	v.certSecret, v.certKnown = name, found
 	v.regions = make(map[string]*kcmv1.Region, len(regions.Items))
+	v.invalidRefs = map[string]error{}
 	for i := range regions.Items {
-		v.regions[regions.Items[i].Name] = &regions.Items[i]
+		rg := &regions.Items[i]
+		v.regions[rg.Name] = rg
+		// Normally none: only a Region k0rdent never reconciled costs a read.
+		if neverReconciled(rg) {
+			if err := CheckRegionReference(ctx, c, v.env.namespace(), rg); err != nil {
+				v.invalidRefs[rg.Name] = err
+			}
+		}
 	}
 	v.creds, v.cds, v.loaded = creds.Items, cds.Items, true
 	return nil
@@ -447,4 +459,65 @@ func existingFile(path string) string {
 		}
 	}
 	return path
+}
+
+// neverReconciled says whether k0rdent has not reconciled a Region yet: its
+// first reconcile adds the finalizer, and every later one writes status.
+func neverReconciled(rg *kcmv1.Region) bool {
+	return rg.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(rg, kcmv1.RegionFinalizer) &&
+		rg.Status.ObservedGeneration == 0 && meta.FindStatusCondition(rg.Status.Conditions, kcmv1.ReadyCondition) == nil
+}
+
+// CheckRegionReference checks a Region's cluster reference as kcm 1.5.0 does
+// before it reconciles a Region (its validation.RegionClusterReference): the
+// kubeconfig Secret exists in k0rdent's namespace and holds the key, or the
+// ClusterDeployment exists. kcm writes no status for a Region that fails the
+// check and does not look at it again until the Region's spec changes.
+func CheckRegionReference(ctx context.Context, c client.Client, systemNamespace string, rg *kcmv1.Region) error {
+	switch {
+	case rg.Spec.KubeConfig != nil:
+		key := client.ObjectKey{Namespace: systemNamespace, Name: rg.Spec.KubeConfig.Name}
+		sec := &corev1.Secret{}
+		if err := c.Get(ctx, key, sec); err != nil {
+			if apierrors.IsNotFound(err) {
+				return fmt.Errorf("its kubeconfig Secret %s does not exist", key)
+			}
+			return fmt.Errorf("reading its kubeconfig Secret %s: %w", key, err)
+		}
+		if _, ok := sec.Data[rg.Spec.KubeConfig.Key]; !ok {
+			return fmt.Errorf("its kubeconfig Secret %s has no key %q", key, rg.Spec.KubeConfig.Key)
+		}
+	case rg.Spec.ClusterDeployment != nil:
+		key := client.ObjectKey{Namespace: rg.Spec.ClusterDeployment.Namespace, Name: rg.Spec.ClusterDeployment.Name}
+		if err := c.Get(ctx, key, &kcmv1.ClusterDeployment{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return fmt.Errorf("its ClusterDeployment %s does not exist", key)
+			}
+			return fmt.Errorf("reading its ClusterDeployment %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// referenceProblem says why k0rdent does not reconcile a Region whose
+// cluster reference is invalid, and what to do.
+func referenceProblem(region string, err error) (problem, fix string) {
+	return fmt.Sprintf("k0rdent does not reconcile Region %s: its cluster reference is invalid (%v), and kcm does not look at it again until the Region's spec changes", region, err),
+		fmt.Sprintf("make the reference valid, remove the Region (k0rdentctl region remove %s), then: %s", region, rerun(region))
+}
+
+// placedNow lists the ClusterDeployments that use region now (through a
+// Credential with its spec.region), "namespace/name", sorted: what makes
+// kcm 1.5.0 keep a Region that is being deleted (RegionDeletionAllowed).
+func placedNow(ctx context.Context, c client.Client, region string) ([]string, error) {
+	creds := &kcmv1.CredentialList{}
+	if err := c.List(ctx, creds); err != nil {
+		return nil, fmt.Errorf("listing Credentials: %w", err)
+	}
+	cds := &kcmv1.ClusterDeploymentList{}
+	if err := c.List(ctx, cds); err != nil {
+		return nil, fmt.Errorf("listing ClusterDeployments: %w", err)
+	}
+	v := &observed{creds: creds.Items, cds: cds.Items}
+	return v.placed(region), nil
 }

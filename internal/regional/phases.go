@@ -197,27 +197,32 @@ func (s *step) run(ctx context.Context, work func() error) error {
 		}
 	}
 	if err := work(); err != nil {
-		s.failed(ctx, err)
+		if rerr := s.failed(ctx, err); rerr != nil {
+			return phase.Permanent(errors.Join(err, rerr))
+		}
 		return err
 	}
 	return nil
 }
 
-// failed records the region as failed with the reason. A failure to record
-// it is not reported over the phase's own error; the engine records the phase
-// failure in any case.
-func (s *step) failed(ctx context.Context, err error) {
+// failed records the region as failed with the reason. A record that cannot
+// be written is an error of its own, returned beside the phase's (the
+// engine stops the run on it).
+func (s *step) failed(ctx context.Context, err error) error {
 	r := s.r
 	msg := err.Error()
 	if ctx.Err() != nil {
 		msg = "interrupted: " + msg
 	}
-	_ = r.update(ctx, func(c *state.RegionalCluster) {
+	uerr := r.update(ctx, func(c *state.RegionalCluster) {
 		c.Status = state.RegionalFailed
 		c.Deployed = false
 		c.LastError = msg
 	})
-	_ = r.event(ctx, s.name, EventFailed, "%s failed at step %s: %s", r.rc.Name, s.name, msg)
+	if uerr == nil {
+		uerr = r.event(ctx, s.name, EventFailed, "%s failed at step %s: %s", r.rc.Name, s.name, msg)
+	}
+	return recordFailed(uerr)
 }
 
 // fail wraps err as the step's *Error.

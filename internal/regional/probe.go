@@ -46,10 +46,9 @@ func (e *ProbeError) Unwrap() error { return e.Err }
 // credentials: it builds clients and makes an authenticated request (a
 // SelfSubjectReview; /version and /healthz are readable anonymously and prove
 // nothing). It returns the clients and the user the API server sees, or a
-// *ProbeError. timeout bounds the request (retries included).
+// *ProbeError. timeout bounds the request (client-go's retries included: an
+// unreachable cluster is reported at once, not waited for).
 func Probe(ctx context.Context, data []byte, timeout time.Duration, opts ...kube.Option) (*kube.Clients, string, error) {
-	// Few retries: an unreachable cluster should be reported, not waited for.
-	opts = append([]kube.Option{kube.WithRetryPolicy(kube.RetryPolicy{MaxAttempts: 2})}, opts...)
 	c, err := kube.FromKubeconfig(data, opts...)
 	if err != nil {
 		return nil, "", &ProbeError{Kind: ProbeInvalid, Err: err}

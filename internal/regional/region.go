@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -305,6 +306,7 @@ func componentList(cs []k0rdent.ComponentState) string {
 func (p *regionPhase) wait(ctx context.Context, prog phase.Progress, c client.Client) (RegionState, error) {
 	region := p.r.rc.Name
 	var last RegionState
+	start := p.r.env.now()
 	check := func(ctx context.Context) (bool, string, error) {
 		rg := &kcmv1.Region{}
 		if err := c.Get(ctx, client.ObjectKey{Name: region}, rg); err != nil {
@@ -317,6 +319,23 @@ func (p *regionPhase) wait(ctx context.Context, prog phase.Progress, c client.Cl
 			return false, "cannot read Region: " + err.Error(), nil
 		}
 		last = ObserveRegion(rg)
+		if neverReconciled(rg) {
+			// kcm 1.5.0 writes no status for a Region whose cluster
+			// reference is invalid, and does not look again until its spec
+			// changes: waiting would never end.
+			if err := CheckRegionReference(ctx, c, p.r.env.namespace(), rg); err != nil && !kube.IsTransient(err) && ctx.Err() == nil {
+				problem, fix := referenceProblem(region, err)
+				return false, "", phase.Permanent(p.fail("Region reference invalid", errors.New(problem), fix))
+			}
+			if waited := p.r.env.now().Sub(start); waited >= p.r.env.reconcileGrace() {
+				return false, "", phase.Permanent(p.fail("Region not reconciled",
+					fmt.Errorf("k0rdent has not reconciled Region %s in %s (no finalizer, no status) although its cluster reference (%s) is valid now: kcm 1.5.0 ignores a Region whose reference was invalid when it looked, and looks again only when the Region's spec changes",
+						region, waited.Round(time.Second), referenceOf(rg)),
+					fmt.Sprintf("restart the kcm controller (kubectl -n %s rollout restart deployment/%s), or remove the Region (k0rdentctl region remove %s); then: %s",
+						p.r.env.namespace(), KCMControllerDeployment, region, rerun(region))))
+			}
+			return false, fmt.Sprintf("Region %s: not reconciled by k0rdent yet (no finalizer, no status)", region), nil
+		}
 		return last.Done(), "Region " + region + ": " + last.Summary(), nil
 	}
 	err := kube.WaitFor(ctx, fmt.Sprintf("Region %s to be Ready", region), p.r.env.regionTimeout(), p.r.env.interval(), check, func(s string) { prog.Printf("%s", s) })

@@ -46,6 +46,19 @@ func (e *InUseError) Error() string {
 // Refused marks the error as a guard (exit code 3).
 func (e *InUseError) Refused() bool { return true }
 
+// RegionKeptError is a Region that k0rdent does not delete because
+// ClusterDeployments use it (placed in it after the removal looked).
+type RegionKeptError struct {
+	Region string
+	// ClusterDeployments are "namespace/name".
+	ClusterDeployments []string
+}
+
+func (e *RegionKeptError) Error() string {
+	return fmt.Sprintf("k0rdent keeps Region %s (its finalizer %s stays) while %s use it: %s", e.Region, kcmv1.RegionFinalizer,
+		countNoun(len(e.ClusterDeployments), "ClusterDeployment"), strings.Join(e.ClusterDeployments, ", "))
+}
+
 // RemoveOptions tune PlanRemoval and Remove.
 type RemoveOptions struct {
 	// Force deletes the ClusterDeployments placed in the region first
@@ -280,8 +293,13 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 	if timeout <= 0 {
 		timeout = env.regionTimeout()
 	}
-	ev := func(typ, format string, args ...any) {
-		_ = addEvent(env, state.Event{Region: name, Type: typ, Message: fmt.Sprintf(format, args...)})
+	// A record that cannot be written stops the removal: what was done so
+	// far is in the report, the rest is left for the next run.
+	ev := func(typ, format string, args ...any) error {
+		if err := addEvent(env, state.Event{Region: name, Type: typ, Message: fmt.Sprintf(format, args...)}); err != nil {
+			return recordFailed(err)
+		}
+		return nil
 	}
 	setRecord := func(fn func(*state.RegionalCluster)) error {
 		if env.Session == nil {
@@ -295,19 +313,29 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 		})
 	}
 	if err := setRecord(func(c *state.RegionalCluster) { c.Status = state.RegionalRemoving }); err != nil {
+		return nil, recordFailed(err)
+	}
+	if err := ev(EventRemoving, "removing regional cluster %s: %s", name, strings.Join(now.Steps(), "; ")); err != nil {
 		return nil, err
 	}
-	ev(EventRemoving, "removing regional cluster %s: %s", name, strings.Join(now.Steps(), "; "))
 
 	failed := func(step RemovalStep, err error, fix string) (*RemovalReport, error) {
+		if re := new(RecordError); errors.As(err, &re) {
+			// The step was done; its record was not: stop here.
+			rep.Steps = append(rep.Steps, step)
+			rep.Status, rep.Error = state.RegionalFailed, err.Error()
+			rep.DurationSeconds = env.now().Sub(start).Seconds()
+			return rep, err
+		}
 		step.Action, step.Detail = "failed", err.Error()
 		rep.Steps = append(rep.Steps, step)
 		rep.Status, rep.Error, rep.Fix = state.RegionalFailed, err.Error(), fix
 		rep.DurationSeconds = env.now().Sub(start).Seconds()
 		msg := err.Error()
-		_ = setRecord(func(c *state.RegionalCluster) { c.LastError = "removal: " + msg + "; fix: " + fix })
-		ev(EventRemoveFailed, "removing regional cluster %s failed at %s %s: %s; fix: %s", name, step.Kind, step.Object, msg, fix)
-		return rep, nil
+		if rerr := setRecord(func(c *state.RegionalCluster) { c.LastError = "removal: " + msg + "; fix: " + fix }); rerr != nil {
+			return rep, recordFailed(rerr)
+		}
+		return rep, ev(EventRemoveFailed, "removing regional cluster %s failed at %s %s: %s; fix: %s", name, step.Kind, step.Object, msg, fix)
 	}
 	again := "k0rdentctl region remove " + name
 	if plan.Force {
@@ -328,13 +356,25 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 		if err != nil {
 			return step, fmt.Errorf("deleting %s %s: %w", kind, step.Object, err)
 		}
-		if err := waitGone(ctx, mc.Client, kind, key, obj, timeout, env.interval(), opts.Progress); err != nil {
+		// kcm 1.5.0 keeps a Region, finalizer and all, while
+		// ClusterDeployments use it (RegionDeletionAllowed): say which,
+		// instead of waiting for the timeout.
+		var kept func(context.Context) error
+		if kind == kcmv1.RegionKind {
+			kept = func(ctx context.Context) error {
+				cds, err := placedNow(ctx, mc.Client, name)
+				if err != nil || len(cds) == 0 {
+					return nil // a failed look is looked at again
+				}
+				return &RegionKeptError{Region: name, ClusterDeployments: cds}
+			}
+		}
+		if err := waitGoneUnless(ctx, mc.Client, kind, key, obj, timeout, env.interval(), opts.Progress, kept); err != nil {
 			return step, err
 		}
 		step.Action = "deleted"
 		step.DurationSeconds = time.Since(t).Seconds()
-		ev(EventObjectDeleted, "deleted %s %s (regional cluster %s)", kind, step.Object, name)
-		return step, nil
+		return step, ev(EventObjectDeleted, "deleted %s %s (regional cluster %s)", kind, step.Object, name)
 	}
 
 	// 1. The ClusterDeployments placed in the region (Force only).
@@ -358,6 +398,9 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 	// cluster, then removes the finalizer.
 	if now.RegionExists {
 		step, err := del(kcmv1.RegionKind, client.ObjectKey{Name: name}, &kcmv1.Region{})
+		if kept := new(RegionKeptError); errors.As(err, &kept) {
+			return failed(step, kept, fmt.Sprintf("delete or move those ClusterDeployments, or delete them with the region: k0rdentctl region remove %s --force", name))
+		}
 		if err != nil {
 			return failed(step, err, fmt.Sprintf("k0rdent removes Region %s's finalizer %s once it has removed the components from the regional cluster, so that cluster must be reachable (k0rdentctl region health %s) and the kcm controller running; then: %s",
 				name, kcmv1.RegionFinalizer, name, again))
@@ -422,13 +465,12 @@ func (op *Remove) Run(ctx context.Context, plan *RemovalPlan) (*RemovalReport, e
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, recordFailed(err)
 		}
 	}
 	rep.Status = state.RegionalRemoved
 	rep.DurationSeconds = env.now().Sub(start).Seconds()
-	ev(EventRemoved, "regional cluster %s removed (%s)", name, removalSummary(rep))
-	return rep, nil
+	return rep, ev(EventRemoved, "regional cluster %s removed (%s)", name, removalSummary(rep))
 }
 
 func removalSummary(rep *RemovalReport) string {
@@ -452,6 +494,12 @@ func splitKey(s string) client.ObjectKey {
 // waitGone waits until the object is gone, saying what is left (its
 // finalizers).
 func waitGone(ctx context.Context, c client.Client, kind string, key client.ObjectKey, obj client.Object, timeout, interval time.Duration, progress func(string)) error {
+	return waitGoneUnless(ctx, c, kind, key, obj, timeout, interval, progress, nil)
+}
+
+// waitGoneUnless is waitGone that stops as soon as kept (when not nil)
+// says why the object will not go.
+func waitGoneUnless(ctx context.Context, c client.Client, kind string, key client.ObjectKey, obj client.Object, timeout, interval time.Duration, progress func(string), kept func(context.Context) error) error {
 	what := kind + " " + objName(key)
 	check := func(ctx context.Context) (bool, string, error) {
 		err := c.Get(ctx, key, obj)
@@ -463,6 +511,11 @@ func waitGone(ctx context.Context, c client.Client, kind string, key client.Obje
 				return false, "", ctx.Err()
 			}
 			return false, "cannot read " + what + ": " + err.Error(), nil
+		}
+		if kept != nil {
+			if err := kept(ctx); err != nil {
+				return false, "", err
+			}
 		}
 		if f := obj.GetFinalizers(); len(f) > 0 {
 			return false, fmt.Sprintf("%s is being deleted; finalizers left: %s", what, strings.Join(f, ", ")), nil

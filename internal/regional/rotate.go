@@ -300,8 +300,11 @@ func (op *RotateCredentials) Run(ctx context.Context) (*RotationReport, error) {
 	if !rep.Changed {
 		what = "left unchanged (it already held the new one)"
 	}
-	_ = addEvent(env, state.Event{Type: EventCredentialsRotated, Message: fmt.Sprintf("client secret of %s %s/%s rotated: Secret %s %s on the management cluster; %d regions to refresh",
-		mi.Identity.Kind, mi.Secret.Namespace, mi.Identity.Name, mi.Secret, what, countIf(len(targets), func(i int) bool { return targets[i].skip == "" }))})
+	if err := addEvent(env, state.Event{Type: EventCredentialsRotated, Message: fmt.Sprintf("client secret of %s %s/%s rotated: Secret %s %s on the management cluster; %d regions to refresh",
+		mi.Identity.Kind, mi.Secret.Namespace, mi.Identity.Name, mi.Secret, what, countIf(len(targets), func(i int) bool { return targets[i].skip == "" }))}); err != nil {
+		// The regions are not touched without a record of it.
+		return nil, recordFailed(err)
+	}
 
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -323,6 +326,7 @@ func (op *RotateCredentials) Run(ctx context.Context) (*RotationReport, error) {
 	rep.DurationSeconds = env.now().Sub(start).Seconds()
 	if err := recordRotation(ctx, env, rep, EventCredentialRotationVerified, EventCredentialRotationFailed, func(c *state.RegionalCluster) { c.CredentialsPropagated = true }); err != nil {
 		rep.RecordError = err.Error()
+		return rep, recordFailed(err)
 	}
 	return rep, nil
 }
@@ -357,8 +361,7 @@ func (v *observed) regionalClients(ctx context.Context, mc *kube.Clients, name s
 	if err != nil {
 		return nil, ref, err
 	}
-	opts := append([]kube.Option{kube.WithRetryPolicy(kube.RetryPolicy{MaxAttempts: 3})}, v.env.ClientOptions...)
-	c, err := kube.FromKubeconfig(data, opts...)
+	c, err := kube.FromKubeconfig(data, v.env.ClientOptions...)
 	if err != nil {
 		return nil, ref, fmt.Errorf("the kubeconfig of regional cluster %s in %s: %w", name, ref, err)
 	}
@@ -516,10 +519,14 @@ func (op *RotateCertificates) Run(ctx context.Context) (*RotationReport, error) 
 	}
 	rep.count()
 	rep.DurationSeconds = env.now().Sub(start).Seconds()
-	_ = addEvent(env, state.Event{Type: EventCertificatesRotated, Message: fmt.Sprintf("registry certificate Secret %s written into %d regions (%d verified, %d failed, %d skipped)",
+	err = addEvent(env, state.Event{Type: EventCertificatesRotated, Message: fmt.Sprintf("registry certificate Secret %s written into %d regions (%d verified, %d failed, %d skipped)",
 		key, len(names)-rep.Counts[RotationSkipped], rep.Counts[RotationVerified], rep.Counts[RotationFailed], rep.Counts[RotationSkipped])})
-	if err := recordRotation(ctx, env, rep, EventCertificateRotationVerified, EventCertificateRotationFailed, func(c *state.RegionalCluster) { c.CertificatesPropagated = true }); err != nil {
+	if err == nil {
+		err = recordRotation(ctx, env, rep, EventCertificateRotationVerified, EventCertificateRotationFailed, func(c *state.RegionalCluster) { c.CertificatesPropagated = true })
+	}
+	if err != nil {
 		rep.RecordError = err.Error()
+		return rep, recordFailed(err)
 	}
 	return rep, nil
 }

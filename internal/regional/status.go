@@ -318,6 +318,10 @@ func (v *observed) certificateState(r *state.RegionalCluster) string {
 
 // problem says what is wrong with a region, "" when nothing is.
 func (v *observed) problem(row RegionStatus, rc config.RegionalCluster, configured bool) string {
+	if err := v.invalidRefs[row.Name]; err != nil && row.Status != StatusUnmanaged {
+		problem, fix := referenceProblem(row.Name, err)
+		return problem + "; fix: " + fix
+	}
 	switch row.Status {
 	case state.RegionalFailed:
 		if row.LastError != "" {

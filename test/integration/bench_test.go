@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -116,26 +115,8 @@ func benchRegionalConfigParallel(b testing.TB, path, mgmtKubeconfig string, n, p
 	for i := range n {
 		clusters = append(clusters, fmt.Sprintf("        - name: bench-r%d\n          location: eastus\n          kubeconfig_secret: external-bench-r%d", i, i))
 	}
-	cfg := fmt.Sprintf(`metadata:
-  name: bench
-management:
-  mode: existing
-  kubeconfig: %s
-azure:
-  location: eastus
-  subscription_id: 0b1e7c3a-1111-2222-3333-444455556666
-software:
-  k0rdent:
-    version: "1.5.0"
-    regional:
-      enabled: true
-      parallel: %d
-      clusters:
-%s
-timeouts:
-  region_ready: 2m
-`, mgmtKubeconfig, parallel, strings.Join(clusters, "\n"))
-	benchMust(b, os.WriteFile(path, []byte(cfg), 0o600))
+	rgConfig{Name: "bench", Kubeconfig: mgmtKubeconfig, Parallel: parallel, Clusters: strings.Join(clusters, "\n"),
+		Timeouts: map[string]string{"region_ready": "2m"}}.write(b, path)
 }
 
 // benchSeedManagement creates what k0rdent and the credential setup leave on

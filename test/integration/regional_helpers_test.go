@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -246,12 +248,24 @@ func (w *regionalWorld) seedManagement(registryCert bool) {
 	}
 }
 
-// writeConfig writes the configuration with the given regional clusters
-// (YAML list items, indented for software.k0rdent.regional.clusters).
-func (w *regionalWorld) writeConfig(clusters string) {
-	w.t.Helper()
-	cfg := fmt.Sprintf(`metadata:
-  name: regional-test
+// rgConfig is the configuration that the regional tests and benchmarks
+// write: an existing management cluster, regional clusters enabled.
+type rgConfig struct {
+	Name       string
+	Kubeconfig string // the management cluster's
+	// K0rdent are the software.k0rdent keys before "regional:" (indented 4
+	// spaces); empty: version 1.5.0.
+	K0rdent  string
+	Parallel int    // software.k0rdent.regional.parallel; 0: not set
+	Clusters string // YAML list items, indented for regional.clusters
+	Timeouts map[string]string
+}
+
+func (c rgConfig) write(t testing.TB, path string) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `metadata:
+  name: %s
 management:
   mode: existing
   kubeconfig: %s
@@ -262,15 +276,28 @@ software:
   k0rdent:
 %s    regional:
       enabled: true
-      parallel: 4
-      clusters:
-%s
-timeouts:
-  k0rdent_install: 2m
-  regional_cluster: 2m
-  region_ready: 2m
-`, w.mgmt.KubeconfigPath, cmp.Or(w.k0rdentKeys, "    version: \"1.5.0\"\n"), clusters)
-	rgMust(w.t, os.WriteFile(w.cfgPath, []byte(cfg), 0o600))
+`, c.Name, c.Kubeconfig, cmp.Or(c.K0rdent, "    version: \"1.5.0\"\n"))
+	if c.Parallel > 0 {
+		fmt.Fprintf(&b, "      parallel: %d\n", c.Parallel)
+	}
+	fmt.Fprintf(&b, "      clusters:\n%s\n", c.Clusters)
+	if len(c.Timeouts) > 0 {
+		b.WriteString("timeouts:\n")
+		for _, k := range slices.Sorted(maps.Keys(c.Timeouts)) {
+			fmt.Fprintf(&b, "  %s: %s\n", k, c.Timeouts[k])
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeConfig writes the configuration with the given regional clusters
+// (YAML list items, indented for software.k0rdent.regional.clusters).
+func (w *regionalWorld) writeConfig(clusters string) {
+	w.t.Helper()
+	rgConfig{Name: "regional-test", Kubeconfig: w.mgmt.KubeconfigPath, K0rdent: w.k0rdentKeys, Parallel: 4, Clusters: clusters,
+		Timeouts: map[string]string{"k0rdent_install": "2m", "regional_cluster": "2m", "region_ready": "2m"}}.write(w.t, w.cfgPath)
 }
 
 // openRegionalEnv opens the deployment record and the regional environment

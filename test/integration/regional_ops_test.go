@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -631,26 +630,8 @@ func TestRegionOpsRemove(t *testing.T) {
 // that a ClusterDeployment that never gets ready fails the region quickly.
 func opsWriteConfig(t *testing.T, w *regionalWorld, clusters string) {
 	t.Helper()
-	cfg := fmt.Sprintf(`metadata:
-  name: regional-test
-management:
-  mode: existing
-  kubeconfig: %s
-azure:
-  location: eastus
-  subscription_id: 0b1e7c3a-1111-2222-3333-444455556666
-software:
-  k0rdent:
-    version: "1.5.0"
-    regional:
-      enabled: true
-      clusters:
-%s
-timeouts:
-  regional_cluster: 3s
-  region_ready: 2m
-`, w.mgmt.KubeconfigPath, clusters)
-	rgMust(t, os.WriteFile(w.cfgPath, []byte(cfg), 0o600))
+	rgConfig{Name: "regional-test", Kubeconfig: w.mgmt.KubeconfigPath, Clusters: clusters,
+		Timeouts: map[string]string{"regional_cluster": "3s", "region_ready": "2m"}}.write(t, w.cfgPath)
 }
 
 // TestRegionOpsCleanup: a region that neither the configuration nor the

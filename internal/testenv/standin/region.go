@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,10 +30,14 @@ import (
 
 // regionTrack is what the Region controller remembers of one Region.
 type regionTrack struct {
+	uid         types.UID // the Region object this is about: a new one starts afresh
 	generation  int64     // the generation whose components are installed
 	installedAt time.Time // when they were (re)installed
 	ready       bool      // marked available for that generation
 	retry       regionalBackoff
+	// rejected is the generation whose cluster reference was invalid: kcm
+	// wrote no status for it and does not look at it again.
+	rejected int64
 }
 
 func regionReadyStatus(rg *kcmv1.Region) string {
@@ -42,22 +47,33 @@ func regionReadyStatus(rg *kcmv1.Region) string {
 	return ""
 }
 
-func (s *Regional) regionTrackOf(name string) *regionTrack {
+func (s *Regional) regionTrackOf(rg *kcmv1.Region) *regionTrack {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.regions[name]
-	if !ok {
-		t = &regionTrack{}
-		s.regions[name] = t
+	t, ok := s.regions[rg.Name]
+	if !ok || t.uid != rg.UID {
+		t = &regionTrack{uid: rg.UID}
+		s.regions[rg.Name] = t
 	}
 	return t
 }
 
 func (s *Regional) reconcileRegion(ctx context.Context, rg *kcmv1.Region) {
-	t := s.regionTrackOf(rg.Name)
+	t := s.regionTrackOf(rg)
 	now := time.Now()
 	if !rg.DeletionTimestamp.IsZero() {
 		if !t.retry.due(now) {
+			return
+		}
+		// kcm (webhook disabled) keeps the Region, finalizer and status as
+		// they are, while ClusterDeployments use it: a warning event and an
+		// error, retried with backoff.
+		if err := s.regionDeletionAllowed(ctx, rg); err != nil {
+			t.retry.failed(now)
+			s.logf("Region %s: RegionDeletionFailed: Failed to delete region: %v", rg.Name, err)
+			s.mu.Lock()
+			s.refusals[rg.Name]++
+			s.mu.Unlock()
 			return
 		}
 		if err := s.deleteRegion(ctx, rg); err != nil {
@@ -69,6 +85,19 @@ func (s *Regional) reconcileRegion(ctx context.Context, rg *kcmv1.Region) {
 	// Generation changes only (GenerationChangedPredicate), plus requeues.
 	if rg.Generation != t.generation {
 		if !t.retry.due(now) {
+			return
+		}
+		if t.rejected == rg.Generation {
+			return // not requeued: only a spec change brings it back
+		}
+		// kcm (webhook disabled) checks the cluster reference first; an
+		// invalid one gets a warning event, no status, and no requeue, even
+		// when the Secret or ClusterDeployment appears later.
+		if err := s.regionClusterReference(ctx, rg); err != nil {
+			s.mu.Lock()
+			t.rejected = rg.Generation
+			s.mu.Unlock()
+			s.logf("Region %s: RegionConfigurationError: Invalid Region configuration: %v", rg.Name, err)
 			return
 		}
 		if err := s.installRegion(ctx, rg); err != nil {
@@ -91,6 +120,53 @@ func (s *Regional) reconcileRegion(ctx context.Context, rg *kcmv1.Region) {
 		}
 		t.ready = true
 	}
+}
+
+// regionClusterReference is kcm's validation.RegionClusterReference.
+func (s *Regional) regionClusterReference(ctx context.Context, rg *kcmv1.Region) error {
+	m := s.opts.Management
+	if rg.Spec.KubeConfig != nil {
+		key := client.ObjectKey{Namespace: s.opts.SystemNamespace, Name: rg.Spec.KubeConfig.Name}
+		sec := &corev1.Secret{}
+		if err := m.Get(ctx, key, sec); err != nil {
+			return fmt.Errorf("failed to get Secret %s: %w", key, err)
+		}
+		if _, ok := sec.Data[rg.Spec.KubeConfig.Key]; !ok {
+			return fmt.Errorf("kubeConfig Secret does not have %s key defined", rg.Spec.KubeConfig.Key)
+		}
+	}
+	if rg.Spec.ClusterDeployment != nil {
+		key := client.ObjectKey{Namespace: rg.Spec.ClusterDeployment.Namespace, Name: rg.Spec.ClusterDeployment.Name}
+		if err := m.Get(ctx, key, &kcmv1.ClusterDeployment{}); err != nil {
+			return fmt.Errorf("failed to get ClusterDeployment %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// regionDeletionAllowed is kcm's validation.RegionDeletionAllowed: no
+// ClusterDeployment uses a Credential of the region.
+func (s *Regional) regionDeletionAllowed(ctx context.Context, rg *kcmv1.Region) error {
+	m := s.opts.Management
+	creds := &kcmv1.CredentialList{}
+	if err := m.List(ctx, creds); err != nil {
+		return fmt.Errorf("failed to list Credential for %s region: %w", rg.Name, err)
+	}
+	for _, cred := range creds.Items {
+		if cred.Spec.Region != rg.Name {
+			continue
+		}
+		cds := &kcmv1.ClusterDeploymentList{}
+		if err := m.List(ctx, cds, client.InNamespace(cred.Namespace)); err != nil {
+			return fmt.Errorf("failed to list ClusterDeployments in %s namespace with %s Credential: %w", cred.Namespace, cred.Name, err)
+		}
+		for _, cd := range cds.Items {
+			if cd.Spec.Credential == cred.Name {
+				return errors.New("the Region object can't be removed while any ClusterDeployment objects deployed in that Region still exist")
+			}
+		}
+	}
+	return nil
 }
 
 // regionKubeconfig reads the regional cluster's kubeconfig the way kcm does,
@@ -155,38 +231,6 @@ func (s *Regional) registryCertSecretName(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-type regionComponents struct {
-	certManager, velero bool
-	providers           []string
-}
-
-func regionComponentsOf(rg *kcmv1.Region) regionComponents {
-	rc := regionComponents{certManager: true, velero: true}
-	if rg.Spec.Core != nil && rg.Spec.Core.KCM.Config != nil {
-		var cfg map[string]any
-		if json.Unmarshal(rg.Spec.Core.KCM.Config.Raw, &cfg) == nil {
-			rc.certManager = regionEnabledIn(cfg, "cert-manager", true)
-			rc.velero = regionEnabledIn(cfg, "velero", true)
-		}
-	}
-	for _, p := range rg.Spec.Providers {
-		rc.providers = append(rc.providers, p.Name)
-	}
-	return rc
-}
-
-func regionEnabledIn(cfg map[string]any, key string, def bool) bool {
-	m, ok := cfg[key].(map[string]any)
-	if !ok {
-		return def
-	}
-	b, ok := m["enabled"].(bool)
-	if !ok {
-		return def
-	}
-	return b
-}
-
 func regionalFluxLabels(region, chart, systemNS string, labels map[string]string) map[string]string {
 	out := map[string]string{"helm.toolkit.fluxcd.io/name": region + "-" + chart, "helm.toolkit.fluxcd.io/namespace": systemNS}
 	for k, v := range labels {
@@ -242,8 +286,10 @@ func (s *Regional) installRegion(ctx context.Context, rg *kcmv1.Region) error {
 	}
 
 	// Components: installed (not available yet); removed ones uninstalled.
-	want := regionComponentsOf(rg)
-	deps := regionalDeployments(sysNS, want.certManager, want.velero, want.providers)
+	deps, err := s.regionalDeployments(ctx, rg)
+	if err != nil {
+		return err
+	}
 	keep := map[string]bool{}
 	for _, d := range deps {
 		keep[d.namespace+"/"+d.name] = true
@@ -259,7 +305,7 @@ func (s *Regional) installRegion(ctx context.Context, rg *kcmv1.Region) error {
 	}
 
 	comps := map[string]kcmv1.ComponentStatus{componentKCMRegional: {}, componentCAPI: {Error: "Some dependencies are not ready yet. Waiting for " + componentKCMRegional}}
-	for _, p := range want.providers {
+	for _, p := range providerNames(rg) {
 		comps[p] = kcmv1.ComponentStatus{Error: "Some dependencies are not ready yet. Waiting for " + componentCAPI}
 	}
 	return s.updateRegionStatus(ctx, rg.Name, func(cur *kcmv1.Region) {
@@ -280,13 +326,16 @@ func (s *Regional) completeRegion(ctx context.Context, rg *kcmv1.Region) error {
 	if err != nil {
 		return err
 	}
-	want := regionComponentsOf(rg)
-	for _, d := range regionalDeployments(s.opts.SystemNamespace, want.certManager, want.velero, want.providers) {
+	deps, err := s.regionalDeployments(ctx, rg)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
 		if err := regionalMarkAvailable(ctx, rcl, d.namespace, d.name); err != nil {
 			return err
 		}
 	}
-	for _, p := range want.providers {
+	for _, p := range providerNames(rg) {
 		if pi := regionalProviderInterface(p); pi != nil {
 			if err := rcl.Create(ctx, pi); client.IgnoreAlreadyExists(err) != nil {
 				return fmt.Errorf("creating ProviderInterface %s: %w", p, err)
@@ -302,7 +351,7 @@ func (s *Regional) completeRegion(ctx context.Context, rg *kcmv1.Region) error {
 		componentKCMRegional: {Success: true, Template: release.Spec.Regional.Template},
 		componentCAPI:        {Success: true, Template: release.Spec.CAPI.Template},
 	}
-	for _, p := range want.providers {
+	for _, p := range providerNames(rg) {
 		comps[p] = kcmv1.ComponentStatus{Success: true, Template: release.ProviderTemplate(p)}
 	}
 	return s.updateRegionStatus(ctx, rg.Name, func(cur *kcmv1.Region) {

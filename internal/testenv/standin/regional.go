@@ -2,10 +2,19 @@ package standin
 
 // The regional part of the stand-in: what k0rdent 1.5.0's Region, Credential
 // and ClusterDeployment controllers do, as seen from the API, including what
-// they fail to do:
+// they fail to do. It is kcm with its admission webhook disabled (the kcm
+// chart's default, --enable-webhook=false, until kcm turns the webhook on
+// after cert-manager is installed; the API server then refuses what the
+// controller below refuses or ignores):
 //
 //   - Region (region.go): reacts to spec generation changes only (plus its own
-//     requeues). For a clusterDeployment-backed Region it reads the
+//     requeues). A Region whose cluster reference is invalid (kubeconfig
+//     Secret missing or without the key, ClusterDeployment missing) gets no
+//     status and no requeue: it stays untouched until its spec changes, even
+//     when the Secret or ClusterDeployment appears later. A Region being
+//     deleted while a ClusterDeployment uses one of its Credentials
+//     (RegionDeletionAllowed) keeps its finalizer and status; the deletion is
+//     retried with backoff. For a clusterDeployment-backed Region it reads the
 //     ClusterDeployment's "<name>-kubeconfig" Secret in the ClusterDeployment's
 //     namespace and copies it into the system namespace as
 //     "<cd-namespace>.<secret>" when that namespace is another one. It copies
@@ -88,8 +97,10 @@ type Regional struct {
 	cds         map[types.NamespacedName]*cdTrack
 	clients     map[[32]byte]client.Client
 	installs    map[string]int
+	refusals    map[string]int
 	credRuns    map[types.NamespacedName]int
 	crds        []*apiextv1.CustomResourceDefinition
+	chartCache  *regionalCharts
 	logged      map[string]bool
 }
 
@@ -110,6 +121,7 @@ func NewRegional(opts RegionalOptions) (*Regional, error) {
 		cds:         map[types.NamespacedName]*cdTrack{},
 		clients:     map[[32]byte]client.Client{},
 		installs:    map[string]int{},
+		refusals:    map[string]int{},
 		credRuns:    map[types.NamespacedName]int{},
 		logged:      map[string]bool{},
 	}, nil
@@ -159,6 +171,24 @@ func (s *Regional) RegionInstalls(region string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.installs[region]
+}
+
+// RegionRejected reports whether the Region controller found region's
+// cluster reference invalid, for its current generation, and so left it
+// without status.
+func (s *Regional) RegionRejected(region string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.regions[region]
+	return ok && t.rejected != 0
+}
+
+// RegionDeletionsRefused is how many times the Region controller refused to
+// delete region because ClusterDeployments use it.
+func (s *Regional) RegionDeletionsRefused(region string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals[region]
 }
 
 // CredentialReconciles is how many times the Credential controller

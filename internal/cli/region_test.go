@@ -16,13 +16,13 @@ import (
 // The region operations against API servers are tested in
 // test/integration/regional_ops_test.go; these are the parts that need none.
 
-func opsTestOptions(in string, terminal bool) (*Options, *bytes.Buffer, *bytes.Buffer) {
+func regionTestOptions(in string, terminal bool) (*Options, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
 	return &Options{IO: IOStreams{In: strings.NewReader(in), Out: &out, ErrOut: &errOut, InTerminal: terminal}}, &out, &errOut
 }
 
-func TestOpsConfirm(t *testing.T) {
-	o, _, _ := opsTestOptions("", false)
+func TestRegionConfirm(t *testing.T) {
+	o, _, _ := regionTestOptions("", false)
 	if err := o.confirm("Remove regional cluster x?"); ExitCode(err) != ExitRefused || !strings.Contains(err.Error(), "-y") {
 		t.Errorf("no terminal, no -y: %v (exit %d), want exit 3 naming -y", err, ExitCode(err))
 	}
@@ -31,7 +31,7 @@ func TestOpsConfirm(t *testing.T) {
 		t.Errorf("-y: %v", err)
 	}
 	for answer, ok := range map[string]bool{"y\n": true, "YES\n": true, "n\n": false, "\n": false, "": false} {
-		o, _, errOut := opsTestOptions(answer, true)
+		o, _, errOut := regionTestOptions(answer, true)
 		err := o.confirm("Remove regional cluster x?")
 		if (err == nil) != ok {
 			t.Errorf("answer %q: %v", answer, err)
@@ -45,36 +45,36 @@ func TestOpsConfirm(t *testing.T) {
 	}
 }
 
-func TestOpsReadSecret(t *testing.T) {
+func TestRegionReadSecret(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "secret")
 	if err := os.WriteFile(file, []byte("from-a-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o, _, errOut := opsTestOptions("", false)
-	got, err := o.opsReadSecret(file)
+	o, _, errOut := regionTestOptions("", false)
+	got, err := o.readSecret(file)
 	if err != nil || string(got) != "from-a-file\n" || errOut.Len() != 0 {
 		t.Errorf("file: %q %v (stderr %q)", got, err, errOut)
 	}
 	if err := os.Chmod(file, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.opsReadSecret(file); err != nil || !strings.Contains(errOut.String(), "can be read by other users") {
+	if _, err := o.readSecret(file); err != nil || !strings.Contains(errOut.String(), "can be read by other users") {
 		t.Errorf("a world-readable file: %v, stderr %q", err, errOut)
 	}
-	o, _, _ = opsTestOptions("from-stdin\n", false)
-	if got, err := o.opsReadSecret(""); err != nil || string(got) != "from-stdin\n" {
+	o, _, _ = regionTestOptions("from-stdin\n", false)
+	if got, err := o.readSecret(""); err != nil || string(got) != "from-stdin\n" {
 		t.Errorf("stdin: %q %v", got, err)
 	}
-	o, _, _ = opsTestOptions(" \n", false)
-	if _, err := o.opsReadSecret(""); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "never as a flag value") {
+	o, _, _ = regionTestOptions(" \n", false)
+	if _, err := o.readSecret(""); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "never as a flag value") {
 		t.Errorf("empty: %v", err)
 	}
-	o, _, _ = opsTestOptions(strings.Repeat("x", maxSecretSize+1), false)
-	if _, err := o.opsReadSecret(""); ExitCode(err) != ExitUsage {
+	o, _, _ = regionTestOptions(strings.Repeat("x", maxSecretSize+1), false)
+	if _, err := o.readSecret(""); ExitCode(err) != ExitUsage {
 		t.Errorf("too long: %v", err)
 	}
-	if _, err := o.opsReadSecret(filepath.Join(dir, "missing")); ExitCode(err) != ExitUsage {
+	if _, err := o.readSecret(filepath.Join(dir, "missing")); ExitCode(err) != ExitUsage {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -106,7 +106,7 @@ func TestRegionStatusTableFits120Columns(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	renderOpsStatus(&out, ui.Style{}, rep, "state/k0rdent-abcd1234.yaml")
+	renderRegionStatus(&out, ui.Style{}, rep, "state/k0rdent-abcd1234.yaml")
 	text := out.String()
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		if n := utf8.RuneCountInString(line); n > 120 {
