@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 )
 
@@ -44,5 +46,42 @@ func TestUnknownCommandIsTyped(t *testing.T) {
 	}
 	if r := run(t); r.code != ExitOK || !strings.Contains(r.out, "Usage:") {
 		t.Fatalf("no command: exit %d, want the help\n%s", r.code, r.out)
+	}
+}
+
+// Every command group refuses a mistyped subcommand with exit 2 and a
+// suggestion, so that `k0rdentctl config valdate && k0rdentctl deploy` stops;
+// groups are found by walking the tree, so groups added later are covered.
+func TestUnknownSubcommandsAreUsageErrors(t *testing.T) {
+	for _, c := range []struct{ args []string }{
+		{[]string{"region", "stat"}},
+		{[]string{"config", "valdate"}},
+	} {
+		r := run(t, c.args...)
+		if r.code != ExitUsage || !strings.Contains(r.err, "did you mean") {
+			t.Errorf("k0rdentctl %s: exit %d, want %d with a suggestion: %s", strings.Join(c.args, " "), r.code, ExitUsage, r.err)
+		}
+	}
+	var walk func(c *cobra.Command)
+	groups := 0
+	walk = func(c *cobra.Command) {
+		if !c.HasSubCommands() {
+			return
+		}
+		groups++
+		args := append(strings.Fields(c.CommandPath())[1:], "no-such-subcommand")
+		if r := run(t, args...); r.code != ExitUsage || !strings.Contains(r.err, "unknown command") {
+			t.Errorf("k0rdentctl %s: exit %d, want %d: %s", strings.Join(args, " "), r.code, ExitUsage, r.err)
+		}
+		if r := run(t, args[:len(args)-1]...); r.code != ExitOK || !strings.Contains(r.out, "Usage:") {
+			t.Errorf("k0rdentctl %s alone: exit %d, want its help", strings.Join(args[:len(args)-1], " "), r.code)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewRootCommand(&Options{}))
+	if groups < 5 {
+		t.Fatalf("found %d command groups; the walk is broken", groups)
 	}
 }

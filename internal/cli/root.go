@@ -161,11 +161,30 @@ to resume).`,
 		newStateCommand(o),
 	)
 	for _, c := range root.Commands() {
-		if c.Args == nil {
-			c.Args = noArgs
-		}
+		groupsAreStrict(c)
 	}
 	return root
+}
+
+// groupsAreStrict walks the tree below c: a command that only groups others
+// (region, config, state, ...) refuses an unknown subcommand with a typed
+// usage error and suggestions (exit 2), and shows its help when run alone;
+// a top-level command that takes no arguments refuses them. Commands added
+// later get the same by being in the tree.
+func groupsAreStrict(c *cobra.Command) {
+	if c.HasSubCommands() {
+		if !c.Runnable() {
+			c.Args = unknownCommand
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+		for _, sub := range c.Commands() {
+			groupsAreStrict(sub)
+		}
+		return
+	}
+	if c.Args == nil && c.Parent() != nil && !c.Parent().HasParent() {
+		c.Args = noArgs
+	}
 }
 
 // noArgs rejects positional arguments with exit code 2.
