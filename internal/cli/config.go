@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,52 +29,35 @@ clusters and KOF. Start from a template, validate, then plan.`,
 	return cmd
 }
 
+// configInitOptions are the options of `config init`.
+type configInitOptions struct {
+	*Options
+	Template string
+	Force    bool
+}
+
 func newConfigInitCommand(o *Options) *cobra.Command {
-	var template string
-	var force bool
+	io := &configInitOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a configuration file from a template",
 		Long: `Write a configuration file (-c, default ./k0rdent.yaml) from an embedded template
 or example, and the JSON Schema beside it so that editors complete and check keys.
+With -c - the template goes to standard output and no file is written.
+
+An existing configuration is never overwritten without --force; an existing
+k0rdent.schema.json that differs from this version's is left as it is unless
+--force is given.
 
 See the templates with: k0rdentctl config templates`,
-		Example: `  k0rdentctl config init --template production
-  k0rdentctl config init --template multi-region -c regional.yaml`,
+		Example: `  k0rdentctl config init --template existing
+  k0rdentctl config init --template multi-region -c regional.yaml
+  k0rdentctl config init --template production -c - | less`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			content, err := config.TemplateContent(template)
-			if err != nil {
-				return usageError(err)
-			}
-			if _, err := os.Stat(o.ConfigPath); err == nil && !force {
-				return refusedError(fmt.Errorf("%s exists; it was left as it is (use --force to overwrite it)", o.ConfigPath))
-			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("checking %s: %w", o.ConfigPath, err)
-			}
-			schema, err := config.Schema()
-			if err != nil {
-				return err
-			}
-			if dir := filepath.Dir(o.ConfigPath); dir != "." {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return fmt.Errorf("creating %s: %w", dir, err)
-				}
-			}
-			schemaPath := filepath.Join(filepath.Dir(o.ConfigPath), config.SchemaFileName)
-			if err := os.WriteFile(schemaPath, schema, 0o644); err != nil {
-				return fmt.Errorf("writing the JSON Schema: %w", err)
-			}
-			if err := os.WriteFile(o.ConfigPath, content, 0o644); err != nil {
-				return fmt.Errorf("writing the configuration: %w", err)
-			}
-			fmt.Fprintf(o.IO.Out, "Wrote %s from template %q (and %s for editors).\n", o.ConfigPath, template, schemaPath)
-			fmt.Fprintf(o.IO.Out, "Next: edit it, then run: k0rdentctl config validate%s && k0rdentctl plan%s\n", configFlag(o), configFlag(o))
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return io.run() },
 	}
-	cmd.Flags().StringVarP(&template, "template", "t", "minimal", "template or example name (see: k0rdentctl config templates)")
-	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	cmd.Flags().StringVarP(&io.Template, "template", "t", "existing", "template or example name (see: k0rdentctl config templates)")
+	cmd.Flags().BoolVar(&io.Force, "force", false, "overwrite an existing configuration file and schema")
 	_ = cmd.RegisterFlagCompletionFunc("template", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var names []string
 		for _, t := range config.Templates() {
@@ -82,6 +66,67 @@ See the templates with: k0rdentctl config templates`,
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
+}
+
+// configInitResult is what `config init` did, for -o json|yaml.
+type configInitResult struct {
+	Config   string `json:"config"`
+	Template string `json:"template"`
+	Schema   string `json:"schema,omitempty"`
+	// SchemaWritten is false when an existing, different schema file was
+	// left as it is.
+	SchemaWritten bool `json:"schema_written"`
+}
+
+func (o *configInitOptions) run() error {
+	content, err := config.TemplateContent(o.Template)
+	if err != nil {
+		return usageError(err)
+	}
+	if o.ConfigPath == "-" {
+		_, err := o.IO.Out.Write(content)
+		return err
+	}
+	if _, err := os.Stat(o.ConfigPath); err == nil && !o.Force {
+		return refusedError(fmt.Errorf("%s exists; it was left as it is (use --force to overwrite it)", o.ConfigPath))
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("checking %s: %w", o.ConfigPath, err)
+	}
+	schema, err := config.Schema()
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(o.ConfigPath); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	res := configInitResult{Config: o.ConfigPath, Template: o.Template,
+		Schema: filepath.Join(filepath.Dir(o.ConfigPath), config.SchemaFileName)}
+	old, err := os.ReadFile(res.Schema)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && (o.Force || string(old) == string(schema))):
+		if err := os.WriteFile(res.Schema, schema, 0o644); err != nil {
+			return fmt.Errorf("writing the JSON Schema: %w", err)
+		}
+		res.SchemaWritten = true
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", res.Schema, err)
+	}
+	if err := os.WriteFile(o.ConfigPath, content, 0o644); err != nil {
+		return fmt.Errorf("writing the configuration: %w", err)
+	}
+	return o.emit(res, func(w io.Writer, _ ui.Style) {
+		if res.SchemaWritten {
+			fmt.Fprintf(w, "Wrote %s from template %q (and %s for editors).\n", res.Config, res.Template, res.Schema)
+		} else {
+			fmt.Fprintf(w, "Wrote %s from template %q. %s differs from this version's schema and was left as it is (--force replaces it).\n", res.Config, res.Template, res.Schema)
+		}
+		if note := config.TemplateNote(o.Template); note != "" {
+			fmt.Fprintf(w, "Note: %s\n", note)
+		}
+		fmt.Fprintf(w, "Next: edit it, then run: k0rdentctl config validate%s && k0rdentctl plan%s\n", configFlag(o.Options), configFlag(o.Options))
+	})
 }
 
 // configFlag repeats -c in suggested commands when it is not the default.
@@ -130,7 +175,7 @@ func (o *Options) loadConfig() (*config.Config, []byte, error) {
 	cfg, raw, diags, err := config.Load(o.ConfigPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, usageError(fmt.Errorf("no configuration at %s; write one with: k0rdentctl config init --template small (or name another with -c)", o.ConfigPath))
+			return nil, nil, usageError(fmt.Errorf("no configuration at %s; write one with: k0rdentctl config init --template existing (or name another with -c)", o.ConfigPath))
 		}
 		return nil, nil, usageError(fmt.Errorf("reading the configuration: %w", err))
 	}
@@ -260,14 +305,24 @@ func newConfigSchemaCommand(o *Options) *cobra.Command {
 		Short: "Print the JSON Schema of the configuration file",
 		Long: `Print the JSON Schema of the configuration file, generated from the same Go types
 that read it. Editors with a YAML language server use it for completion and checks;
-config init writes it beside the file it creates.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := config.Schema()
-			if err != nil {
-				return err
-			}
-			_, err = o.IO.Out.Write(append(b, '\n'))
-			return err
-		},
+config init writes it beside the file it creates. -o yaml prints it as YAML.`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigSchema(o) },
 	}
+}
+
+// runConfigSchema prints the schema: JSON, or YAML with -o yaml.
+func runConfigSchema(o *Options) error {
+	b, err := config.Schema()
+	if err != nil {
+		return err
+	}
+	if o.Output == ui.FormatYAML {
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("reading the generated schema: %w", err)
+		}
+		return ui.WriteData(o.IO.Out, o.Output, v)
+	}
+	_, err = o.IO.Out.Write(append(b, '\n'))
+	return err
 }

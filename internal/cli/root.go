@@ -108,9 +108,10 @@ Every step is recorded in a state file (--state-dir, default ./state), so an
 interrupted run resumes where it stopped, and every step can be inspected.
 
 Start here:
-  k0rdentctl config init --template small   # write ./k0rdent.yaml
-  k0rdentctl config validate                # check it, every problem at once
-  k0rdentctl plan                           # what deploy would do, no credentials needed
+  k0rdentctl config init --template existing  # ./k0rdent.yaml for a cluster you have
+  k0rdentctl config validate                  # check it, every problem at once
+  k0rdentctl plan                             # what deploy would do, nothing touched
+  k0rdentctl deploy                           # do it; run again to resume
 
 Exit codes: 0 done; 1 failed; 2 invalid usage or configuration (nothing was
 touched); 3 refused (a lock is held, confirmation needed, or a guard that

@@ -190,7 +190,7 @@ func (so *statusOptions) show(ctx context.Context, w io.Writer) (*statusView, er
 	case errors.Is(err, state.ErrNotFound):
 		v.Status = state.OverallNotDeployed
 		if cfg == nil {
-			v.Next = []string{"k0rdentctl config init --template small", "k0rdentctl config validate", "k0rdentctl plan"}
+			v.Next = []string{"k0rdentctl config init --template existing", "k0rdentctl config validate", "k0rdentctl plan"}
 		} else {
 			v.Next = []string{"k0rdentctl plan" + configFlag(o)}
 		}

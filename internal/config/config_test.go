@@ -13,7 +13,7 @@ import (
 )
 
 func TestTemplatesValidate(t *testing.T) {
-	wantTemplates := []string{"minimal", "small", "production", "production-spot", "single-node", "large", "development"}
+	wantTemplates := []string{"existing", "minimal", "small", "production", "production-spot", "single-node", "large", "development"}
 	wantExamples := []string{"single-region", "multi-region", "external-regional", "regional-with-kof"}
 	var gotTemplates, gotExamples []string
 	for _, tp := range Templates() {
@@ -97,7 +97,7 @@ func TestTemplateContentUnknown(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{`no template or example named "prodution"`, `did you mean "production"?`, "minimal, small, production", "regional-with-kof"} {
+	for _, want := range []string{`no template or example named "prodution"`, `did you mean "production"?`, "existing, minimal, small, production", "regional-with-kof"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q missing %q", err, want)
 		}

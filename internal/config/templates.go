@@ -22,6 +22,7 @@ type Template struct {
 // Templates lists the embedded templates, then the examples.
 func Templates() []Template {
 	return []Template{
+		{Name: "existing", Description: "k0rdent on a cluster you already have (mode existing), regional clusters ready to enable: what this build deploys end to end."},
 		{Name: "minimal", Description: "The least a file needs: a name and a location; everything else is defaulted (1 controller, 1 worker)."},
 		{Name: "small", Description: "A small management cluster: 1 controller and 2 workers, no zones; a cheap start."},
 		{Name: "production", Description: "HA management cluster: 3 controllers and 3 workers spread over availability zones 1-3, with a regional section ready to enable."},
@@ -58,4 +59,19 @@ func TemplateContent(name string) ([]byte, error) {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	return nil, fmt.Errorf("%s (valid names: %s)", msg, strings.Join(names, ", "))
+}
+
+// NotBuiltNote is the first line after SchemaComment of every template whose
+// management.mode this build cannot deploy yet; TemplateNote says the same
+// to config init.
+const NotBuiltNote = "# NOT DEPLOYABLE AS IT IS BY THIS BUILD: management.mode azure (Azure VMs, WireGuard, k0s) is not built yet; deploy refuses it unless --kubeconfig names a cluster you have (or start from --template existing)."
+
+// TemplateNote is what config init says about template name: why deploy
+// would refuse it, or "" when this build deploys it.
+func TemplateNote(name string) string {
+	b, err := TemplateContent(name)
+	if err != nil || !strings.Contains(string(b), NotBuiltNote) {
+		return ""
+	}
+	return "this template builds the management cluster on Azure VMs (management.mode azure), which this build cannot do yet: deploy refuses it unless --kubeconfig names a cluster you already have. For such a cluster, start from: k0rdentctl config init --template existing"
 }

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
+)
+
+// config init: -o json says what was written; -c - writes the template to
+// standard output and no file; an existing, different schema file is left
+// as it is without --force; config schema -o yaml is YAML.
+func TestConfigInitOutputsAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "k0rdent.yaml")
+	r := run(t, "config", "init", "--template", "existing", "-c", cfg, "-o", "json")
+	var res configInitResult
+	if r.code != ExitOK || json.Unmarshal([]byte(r.out), &res) != nil || res.Config != cfg || !res.SchemaWritten {
+		t.Fatalf("config init -o json: exit %d, %q, %+v", r.code, r.out, res)
+	}
+
+	t.Chdir(dir)
+	r = run(t, "config", "init", "--template", "small", "-c", "-")
+	if r.code != ExitOK || !strings.HasPrefix(r.out, config.SchemaComment) {
+		t.Fatalf("config init -c -: exit %d: %q", r.code, r.out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); !os.IsNotExist(err) {
+		t.Fatalf("config init -c - wrote a file named -: %v", err)
+	}
+
+	schema := filepath.Join(dir, config.SchemaFileName)
+	if err := os.WriteFile(schema, []byte(`{"edited": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "config", "init", "-c", filepath.Join(dir, "new.yaml"))
+	if b, _ := os.ReadFile(schema); r.code != ExitOK || string(b) != `{"edited": true}` || !strings.Contains(r.out, "left as it is") {
+		t.Fatalf("config init over an edited schema: exit %d, schema now %q, said %q", r.code, b, r.out)
+	}
+	r = run(t, "config", "init", "--force", "-c", filepath.Join(dir, "new.yaml"))
+	if b, _ := os.ReadFile(schema); r.code != ExitOK || string(b) == `{"edited": true}` {
+		t.Fatalf("config init --force did not replace the schema: exit %d", r.code)
+	}
+
+	r = run(t, "config", "schema", "-o", "yaml")
+	var v map[string]any
+	if r.code != ExitOK || strings.HasPrefix(strings.TrimSpace(r.out), "{") || yaml.Unmarshal([]byte(r.out), &v) != nil || v["title"] == nil {
+		t.Fatalf("config schema -o yaml is not YAML: exit %d: %.200s", r.code, r.out)
+	}
+}
