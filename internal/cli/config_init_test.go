@@ -52,3 +52,21 @@ func TestConfigInitOutputsAndFiles(t *testing.T) {
 		t.Fatalf("config schema -o yaml is not YAML: exit %d: %.200s", r.code, r.out)
 	}
 }
+
+// Without --state-dir, the state folder is the one beside the configuration
+// file, wherever the command runs from, and status says which it uses.
+func TestStateFolderIsBesideTheConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "elsewhere", "k0rdent.yaml")
+	if r := run(t, "config", "init", "-c", cfg); r.code != ExitOK {
+		t.Fatal(r.err)
+	}
+	t.Chdir(t.TempDir())
+	r := run(t, "status", "-c", cfg)
+	if want := filepath.Join(dir, "elsewhere", "state"); !strings.Contains(r.out, want) {
+		t.Fatalf("status -c %s does not use (or name) %s:\n%s", cfg, want, r.out)
+	}
+	if r := run(t, "events", "--tail", "-1", "-c", cfg); r.code != ExitUsage || !strings.Contains(r.err, "--tail -1") {
+		t.Fatalf("events --tail -1: exit %d: %s", r.code, r.err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,6 +123,11 @@ to resume).`,
 		DisableAutoGenTag: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			o.commandPath = cmd.CommandPath()
+			if !cmd.Flags().Changed("state-dir") {
+				// The state folder belongs to the configuration: beside
+				// it, wherever the command runs from.
+				o.StateDir = defaultStateDir(o.ConfigPath)
+			}
 			if o.WaitForLock < 0 {
 				return usageError(fmt.Errorf("--wait-for-lock %s: give how long to wait, such as 2m", o.WaitForLock))
 			}
@@ -139,7 +145,7 @@ to resume).`,
 
 	f := root.PersistentFlags()
 	f.StringVarP(&o.ConfigPath, "config", "c", "k0rdent.yaml", "configuration file")
-	f.StringVar(&o.StateDir, "state-dir", "state", "folder of the deployment record, kubeconfigs and keys")
+	f.StringVar(&o.StateDir, "state-dir", "state", "folder of the deployment record, kubeconfigs and keys (default: state beside the -c file)")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "management cluster kubeconfig; overrides management.kubeconfig and the one the bootstrap wrote (KUBECONFIG is never read)")
 	f.StringVarP(&o.Output, "output", "o", ui.FormatTable, "output format: table, json or yaml")
 	f.BoolVarP(&o.Yes, "yes", "y", false, "answer yes to confirmations (does not override guards; that is --force)")
@@ -186,6 +192,15 @@ func groupsAreStrict(c *cobra.Command) {
 	if c.Args == nil && c.Parent() != nil && !c.Parent().HasParent() {
 		c.Args = noArgs
 	}
+}
+
+// defaultStateDir is the state folder of a configuration file: "state"
+// beside it ("state" for ./k0rdent.yaml and for -c -).
+func defaultStateDir(configPath string) string {
+	if configPath == "-" {
+		return "state"
+	}
+	return filepath.Join(filepath.Dir(configPath), "state")
 }
 
 // noArgs rejects positional arguments with exit code 2.

@@ -68,16 +68,13 @@ func short(h string) string {
 	return h
 }
 
-// defaultStateDir is --state-dir's default.
-const defaultStateDir = "state"
-
 // resumeCommand is the command line that runs args again with the flags that
 // chose the configuration, the state folder and the management cluster, so
 // that a printed next step works as printed.
 func resumeCommand(o *Options, args ...string) string {
 	parts := append([]string{"k0rdentctl"}, args...)
 	line := strings.Join(parts, " ") + configFlag(o)
-	if o.StateDir != "" && o.StateDir != defaultStateDir {
+	if o.StateDir != "" && filepath.Clean(o.StateDir) != filepath.Clean(defaultStateDir(o.ConfigPath)) {
 		line += " --state-dir " + shellQuote(o.StateDir)
 	}
 	if o.Kubeconfig != "" {

@@ -55,7 +55,9 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 	}
 	rec := opsRecord(t, w)
 	id := rec.DeploymentID
-	if want := "k0rdentctl deploy --with-regional -c " + w.cfgPath + " --state-dir " + w.stateDir; rec.ResumeCommand != want {
+	// w.stateDir is the state folder beside the configuration: the default,
+	// so the command that resumes needs no --state-dir.
+	if want := "k0rdentctl deploy --with-regional -c " + w.cfgPath; rec.ResumeCommand != want {
 		t.Errorf("the command that resumes the run: %q, want %q", rec.ResumeCommand, want)
 	}
 
