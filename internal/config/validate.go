@@ -334,14 +334,14 @@ func (v *validator) network() {
 	if subnet.ok {
 		// Azure keeps 5 addresses of every subnet.
 		if room := hostRoom(subnet.prefix, 5); room < vms {
-			v.errorf(subnet.path, "", "subnet %s has room for %d VMs (Azure reserves 5 addresses) but the cluster has %d: use a larger subnet such as /24",
-				subnet.value, room, vms)
+			v.errorf(subnet.path, "", "subnet %s has room for %d VMs (Azure reserves 5 addresses) but the cluster has %d: use a /%d or larger subnet",
+				subnet.value, room, vms, prefixFor(vms, 5))
 		}
 	}
 	if wg.ok {
 		if room := hostRoom(wg.prefix, 2); room < vms+1 {
-			v.errorf(wg.path, "", "wireguard_network %s has room for %d addresses but needs %d (one per VM and one for this machine): use a larger network such as /24",
-				wg.value, room, vms+1)
+			v.errorf(wg.path, "", "wireguard_network %s has room for %d addresses but needs %d (one per VM and one for this machine): use a /%d or larger network",
+				wg.value, room, vms+1, prefixFor(vms+1, 2))
 		}
 	}
 	if n.WireGuardPort < 1 || n.WireGuardPort > 65535 {
@@ -355,6 +355,17 @@ func hostRoom(p netip.Prefix, reserved int) int {
 		return 1 << 20
 	}
 	return max(0, (1<<bits)-reserved)
+}
+
+// prefixFor is the longest IPv4 prefix length whose network holds n hosts
+// besides reserved addresses (hostRoom's rule): the smallest network that
+// fits.
+func prefixFor(n, reserved int) int {
+	bits := 32
+	for bits > 0 && (1<<(32-bits))-reserved < n {
+		bits--
+	}
+	return bits
 }
 
 func exampleSubnet(vnet netip.Prefix) string {

@@ -173,7 +173,15 @@ func TestBadConfigurations(t *testing.T) {
 			name: "WireGuard network too small",
 			yaml: baseYAML + "network:\n  wireguard_network: 192.168.100.0/30\ncluster:\n  controllers: {count: 3}\n  workers: {count: 2}\n",
 			path: "network.wireguard_network",
-			msg:  "has room for 2 addresses but needs 6",
+			msg:  "has room for 2 addresses but needs 6 (one per VM and one for this machine): use a /29 or larger network",
+		},
+		{
+			// 300 workers do not fit a /24 (251 VMs): the advice must be a
+			// network that is really larger, not the same size.
+			name: "subnet too small for 300 workers",
+			yaml: baseYAML + "network:\n  subnet_cidr: 10.0.1.0/24\n  wireguard_network: 192.168.96.0/22\ncluster:\n  controllers: {count: 3}\n  workers: {count: 300}\n",
+			path: "network.subnet_cidr",
+			msg:  "subnet 10.0.1.0/24 has room for 251 VMs (Azure reserves 5 addresses) but the cluster has 303: use a /23 or larger subnet",
 		},
 		{
 			name: "WireGuard port out of range",
