@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
@@ -51,7 +52,34 @@ func (o *Options) currentID(ctx context.Context, s state.Store, cfg *config.Conf
 	if cfg != nil {
 		name = cfg.Metadata.Name
 	}
+	if o.Deployment != "" {
+		return o.chosenDeployment(ctx, s)
+	}
 	return state.FindCurrent(ctx, s, name)
+}
+
+// chosenDeployment checks the record that --deployment names is in s.
+func (o *Options) chosenDeployment(ctx context.Context, s state.Store) (string, error) {
+	if !state.ValidDeploymentID(o.Deployment) {
+		return "", usageError(fmt.Errorf("--deployment %q is not a deployment id (k0rdent- and 8 lowercase letters or digits); the records are listed by k0rdentctl status", o.Deployment))
+	}
+	ids, err := s.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		if id == o.Deployment {
+			return id, nil
+		}
+	}
+	return "", usageError(fmt.Errorf("--deployment %s: there is no such record in %s (records there: %s)", o.Deployment, state.Where(s), listOrNone(ids)))
+}
+
+func listOrNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
 }
 
 // noRecordError explains what to do when there is no record yet.

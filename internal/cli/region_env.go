@@ -122,7 +122,7 @@ func (o *Options) openRecord(ctx context.Context, e *regionEnv, access recordAcc
 // record locked by another process is not an error: the command runs
 // without recording, and warn says so.
 func (o *Options) existingSession(ctx context.Context, store state.Store, cfg *config.Config) (sess *state.Session, warn string, err error) {
-	id, err := state.FindCurrent(ctx, store, cfg.Metadata.Name)
+	id, err := o.currentID(ctx, store, cfg)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		return nil, "", nil

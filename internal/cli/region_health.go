@@ -96,7 +96,7 @@ func (opts *regionHealthOptions) run(ctx context.Context) error {
 func (opts *regionHealthOptions) watch(ctx context.Context, e *regionEnv, health regional.Health) error {
 	health.Env = e.env
 	wopts := &regional.WatchHealth{Health: health, Interval: opts.Interval}
-	id, err := state.FindCurrent(ctx, e.store, e.cfg.Metadata.Name)
+	id, err := opts.currentID(ctx, e.store, e.cfg)
 	switch {
 	case err == nil:
 		wopts.Store, wopts.DeploymentID = e.store, id

@@ -41,6 +41,8 @@ type BuildInfo struct {
 // Options are the global flags and the environment every command shares.
 type Options struct {
 	ConfigPath string
+	// Deployment chooses the record when the store holds several.
+	Deployment string
 	StateDir   string
 	Kubeconfig string
 	Output     string
@@ -151,6 +153,7 @@ to resume).`,
 	f.BoolVarP(&o.Yes, "yes", "y", false, "answer yes to confirmations (does not override guards; that is --force)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail in progress and errors")
 	f.BoolVar(&o.NoColor, "no-color", false, "no colours in output (also: NO_COLOR set)")
+	f.StringVar(&o.Deployment, "deployment", "", "the deployment record to use when the state folder holds several (an id such as k0rdent-ab12cd34)")
 	f.DurationVar(&o.WaitForLock, "wait-for-lock", 0, "when another command holds the deployment's lock, wait up to this long (e.g. 5m) instead of refusing")
 	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{ui.FormatTable, ui.FormatJSON, ui.FormatYAML}, cobra.ShellCompDirectiveNoFileComp

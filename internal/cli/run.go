@@ -27,7 +27,7 @@ func (o *Options) openSession(ctx context.Context, cfg *config.Config, raw []byt
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := state.FindCurrent(ctx, s, cfg.Metadata.Name)
+	id, err := o.currentID(ctx, s, cfg)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return nil, nil, err
 	}

@@ -269,7 +269,7 @@ func (s *BlobStore) LoadSummary(ctx context.Context, id string) (*Record, error)
 	}
 	r, err := decodeStored(data)
 	if err != nil {
-		return nil, fmt.Errorf("state record %s: %w; restore it from a `k0rdentctl state export` with `k0rdentctl state import --force`", loc, err)
+		return nil, fmt.Errorf("state record %s: %w; restore it from a `k0rdentctl state export` file with `k0rdentctl state import --force FILE` (the unreadable record is kept in the history)", loc, err)
 	}
 	if r.DeploymentID != id {
 		return nil, fmt.Errorf("state record %s holds deployment %q, not %s", loc, r.DeploymentID, id)

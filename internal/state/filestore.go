@@ -172,13 +172,13 @@ func (s *FileStore) LoadSummary(ctx context.Context, id string) (*Record, error)
 	}
 	r, err := decodeStored(data)
 	if err != nil {
-		return nil, fmt.Errorf("state record %s: %w; restore it from a `k0rdentctl state export` with `k0rdentctl state import --force`", path, err)
+		return nil, fmt.Errorf("state record %s: %w; restore it from a `k0rdentctl state export` file with `k0rdentctl state import --force FILE` (the unreadable record is kept in the history)", path, err)
 	}
 	if r.DeploymentID != id {
 		return nil, fmt.Errorf("state record %s holds deployment %q, not %s; move it aside or bring it in with `k0rdentctl state import`", path, r.DeploymentID, id)
 	}
 	if r.EventLog != nil && !validEventLogName(id, r.EventLog.File) {
-		return nil, fmt.Errorf("state record %s names the event log %q, which is not one of its own; restore it from a `k0rdentctl state export` with `k0rdentctl state import --force`", path, r.EventLog.File)
+		return nil, fmt.Errorf("state record %s names the event log %q, which is not one of its own; restore it from a `k0rdentctl state export` file with `k0rdentctl state import --force FILE` (the unreadable record is kept in the history)", path, r.EventLog.File)
 	}
 	r.version = contentVersion(data)
 	return asSummary(r), nil

@@ -186,7 +186,7 @@ func FindCurrent(ctx context.Context, s Store, name string) (string, error) {
 	default:
 		why = fmt.Sprintf("%d are named %q", len(matches), name)
 	}
-	return "", fmt.Errorf("%w: %d records in %s: %s; %s. Archive or move away the records you do not mean, or use another --state-dir",
+	return "", fmt.Errorf("%w: %d records in %s: %s; %s. Choose one with --deployment ID, or archive the ones you do not mean with k0rdentctl state archive ID",
 		ErrAmbiguous, len(ids), where, strings.Join(listed, ", "), why)
 }
 
