@@ -409,7 +409,7 @@ func TestFindCurrent(t *testing.T) {
 			t.Errorf("name %q: %v, want ErrAmbiguous", name, err)
 			continue
 		}
-		for _, want := range []string{a.DeploymentID, b.DeploymentID, `"alpha"`, why, "--state-dir"} {
+		for _, want := range []string{a.DeploymentID, b.DeploymentID, `"alpha"`, why, "--deployment ID", "k0rdentctl state archive ID"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("name %q: message %q lacks %q", name, err, want)
 			}
