@@ -87,7 +87,7 @@ type InUseError struct {
 }
 
 func (e *InUseError) Error() string {
-	return fmt.Sprintf("refusing to uninstall k0rdent: the chart's CRDs have no keep policy, so uninstalling would delete these %d objects with them (and the cloud resources of ClusterDeployments would be left behind):%s\ndelete them first (k0rdentctl child delete, k0rdentctl region remove, k0rdentctl credentials cleanup), or pass --force to have k0rdentctl delete them and wait until they are gone", len(e.Objects), listObjects(e.Objects, 20, false))
+	return fmt.Sprintf("refusing to uninstall k0rdent: the chart's CRDs have no keep policy, so uninstalling would delete these %d objects with them (and the cloud resources of ClusterDeployments would be left behind):%s\ndelete them first (the regions with k0rdentctl region remove, the other objects with kubectl delete), or pass --force to have k0rdentctl delete them and wait until they are gone", len(e.Objects), listObjects(e.Objects, 20, false))
 }
 
 // Refused marks the error as a guard (exit code 3).

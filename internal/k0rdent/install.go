@@ -334,7 +334,7 @@ func (in *Install) Check(ctx context.Context) (*Plan, error) {
 		if found, err := kofIstioReleases(ctx, in.Kube.Client); err != nil {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("could not check for KOF with Istio (%v): if kof-istio is installed, KOF must move to 1.5.0 together with k0rdent 1.5.0", err))
 		} else if len(found) > 0 {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("KOF with Istio is installed (Helm release %s): KOF must move to 1.5.0 together with k0rdent 1.5.0; upgrade KOF right after k0rdent (k0rdentctl kof install), or istio-based KOF traffic breaks", strings.Join(found, ", ")))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("KOF with Istio is installed (Helm release %s): KOF must move to 1.5.0 together with k0rdent 1.5.0; upgrade KOF with its Helm charts right after k0rdent, or istio-based KOF traffic breaks", strings.Join(found, ", ")))
 		}
 	}
 	return p, nil

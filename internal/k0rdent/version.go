@@ -127,7 +127,7 @@ Steps:
      and waits until every component is healthy;
   3. check k0rdentctl k0rdent status (version %s, Regions supported) and that existing
      ClusterDeployments are still Ready;
-  4. move ClusterDeployments to the 1.5.0 templates when you are ready (k0rdentctl child list shows them).
+  4. move ClusterDeployments to the 1.5.0 templates when you are ready (kubectl get clusterdeployments -A lists them).
 Rollback: redeploy the management cluster with the old version from the exported state.`,
 		from, to, ReleaseName(to.String()), to)
 }

@@ -153,7 +153,7 @@ func fromRaw(raw *clientcmdapi.Config, source string, opts []Option) (*Clients, 
 	}
 	if contextName == "" {
 		if len(raw.Contexts) != 1 {
-			return nil, fmt.Errorf("kubeconfig %s has no current-context and %d contexts (%s): set current-context in the file or choose one with --context", source, len(raw.Contexts), contextNames(raw))
+			return nil, fmt.Errorf("kubeconfig %s has no current-context and %d contexts (%s): set current-context in the file, or choose one with management.context in the configuration", source, len(raw.Contexts), contextNames(raw))
 		}
 		for name := range raw.Contexts {
 			contextName = name
@@ -241,7 +241,7 @@ func (c *Clients) Ping(ctx context.Context) (string, error) {
 	}
 	body, err := dc.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
-		return "", fmt.Errorf("cannot reach the Kubernetes API server %s: %w; check that the cluster is running and reachable from here (for a k0rdentctl cluster: k0rdentctl vpn status), and that the kubeconfig's credentials are valid", c.Where(), err)
+		return "", fmt.Errorf("cannot reach the Kubernetes API server %s: %w; check that the cluster is running and reachable from here, and that the kubeconfig's credentials are valid", c.Where(), err)
 	}
 	var v struct {
 		GitVersion string `json:"gitVersion"`

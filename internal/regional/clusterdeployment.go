@@ -147,7 +147,7 @@ func (p *clusterPhase) createClusterDeployment(ctx context.Context, prog phase.P
 	if err := mc.Client.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: credName}, cred); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, phase.Permanent(p.fail("Credential missing", fmt.Errorf("Credential %s/%s, which the ClusterDeployment would use, does not exist", key.Namespace, credName),
-				fixThen("create it with k0rdentctl credentials setup, or set "+where+".credential", region)))
+				fixThen("create it ("+CreateCredentialHint+"), or set "+where+".credential", region)))
 		}
 		return nil, fmt.Errorf("reading Credential %s/%s: %w", key.Namespace, credName, err)
 	}

@@ -95,13 +95,13 @@ func (p *credentialsPhase) managementIdentity(ctx context.Context, c client.Clie
 		if apierrors.IsNotFound(err) {
 			return nil, phase.Permanent(p.fail("management Credential missing",
 				fmt.Errorf("Credential %s, whose identity the region's Credential shares, does not exist", key),
-				fixThen("create it: k0rdentctl credentials setup", region)))
+				fixThen("create it: "+CreateCredentialHint, region)))
 		}
 		return nil, fmt.Errorf("reading Credential %s: %w", key, err)
 	}
 	if cred.Spec.IdentityRef == nil || cred.Spec.IdentityRef.Name == "" {
 		return nil, phase.Permanent(p.fail("management Credential has no identity",
-			fmt.Errorf("Credential %s has no spec.identityRef", key), fixThen("recreate it: k0rdentctl credentials setup", region)))
+			fmt.Errorf("Credential %s has no spec.identityRef", key), fixThen("recreate it: "+CreateCredentialHint, region)))
 	}
 	return cred.Spec.IdentityRef, nil
 }

@@ -110,3 +110,7 @@ func rerun(region string) string {
 func fixThen(what, region string) string {
 	return fmt.Sprintf("%s, then: %s", what, rerun(region))
 }
+
+// CreateCredentialHint says how to make the management cluster's Azure
+// Credential while k0rdentctl has no command for it.
+const CreateCredentialHint = "make the Secret, the AzureClusterIdentity and the k0rdent Credential for Azure in k0rdent's namespace as k0rdent's Azure documentation describes (this build of k0rdentctl does not create them)"

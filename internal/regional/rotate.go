@@ -160,13 +160,13 @@ func FindManagementIdentity(ctx context.Context, env *Env, c client.Client) (*Ma
 	cred := &kcmv1.Credential{}
 	if err := c.Get(ctx, key, cred); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("the management Credential %s does not exist: there is no identity to rotate; create it first: k0rdentctl credentials setup", key)
+			return nil, fmt.Errorf("the management Credential %s does not exist: there is no identity to rotate; create it first: %s", key, CreateCredentialHint)
 		}
 		return nil, fmt.Errorf("reading Credential %s on the management cluster: %w", key, err)
 	}
 	ref := cred.Spec.IdentityRef
 	if ref == nil || ref.Name == "" {
-		return nil, fmt.Errorf("Credential %s has no spec.identityRef; recreate it: k0rdentctl credentials setup", key)
+		return nil, fmt.Errorf("Credential %s has no spec.identityRef; recreate it: %s", key, CreateCredentialHint)
 	}
 	idNS := ref.Namespace
 	if idNS == "" {
@@ -177,7 +177,7 @@ func FindManagementIdentity(ctx context.Context, env *Env, c client.Client) (*Ma
 	id.SetKind(ref.Kind)
 	if err := c.Get(ctx, client.ObjectKey{Namespace: idNS, Name: ref.Name}, id); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%s %s/%s, the identity of Credential %s, does not exist; recreate it: k0rdentctl credentials setup", ref.Kind, idNS, ref.Name, key)
+			return nil, fmt.Errorf("%s %s/%s, the identity of Credential %s, does not exist; recreate it: %s", ref.Kind, idNS, ref.Name, key, CreateCredentialHint)
 		}
 		return nil, fmt.Errorf("reading %s %s/%s on the management cluster: %w", ref.Kind, idNS, ref.Name, err)
 	}
@@ -277,7 +277,7 @@ func (op *RotateCredentials) Run(ctx context.Context) (*RotationReport, error) {
 	sec := &corev1.Secret{}
 	if err := mc.Client.Get(ctx, mi.Secret, sec); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("Secret %s, the client secret of %s %s, does not exist on the management cluster; create it: k0rdentctl credentials setup", mi.Secret, mi.Identity.Kind, mi.Identity.Name)
+			return nil, fmt.Errorf("Secret %s, the client secret of %s %s, does not exist on the management cluster; create it: %s", mi.Secret, mi.Identity.Kind, mi.Identity.Name, CreateCredentialHint)
 		}
 		return nil, fmt.Errorf("reading Secret %s on the management cluster: %w", mi.Secret, err)
 	}

@@ -38,7 +38,7 @@ import (
 )
 
 // What the management cluster of the regional tests holds, as k0rdent 1.5.0
-// and `k0rdentctl credentials setup` leave it.
+// and a Credential made by hand as k0rdent documents leave it.
 const (
 	rgNamespace      = "kcm-system"
 	rgIdentity       = "azure-cluster-identity"
