@@ -25,6 +25,25 @@ func (o *Options) optionalConfig() (*config.Config, []byte, error) {
 	return cfg, raw, nil
 }
 
+// currentDeployment opens the store of the configuration (which may be
+// missing) and finds the deployment a read-only command is about; no record
+// is an error that says what to run first.
+func (o *Options) currentDeployment(ctx context.Context) (state.Store, string, error) {
+	cfg, _, err := o.optionalConfig()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := o.store()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := o.currentID(ctx, s, cfg)
+	if err != nil {
+		return nil, "", noRecordError(o, err)
+	}
+	return s, id, nil
+}
+
 // currentRecord finds and loads the deployment record for the configuration
 // (by metadata.name) or the only record in the state folder. It returns
 // state.ErrNotFound (wrapped) when there is none.

@@ -52,17 +52,9 @@ func (o *eventsOptions) run(ctx context.Context) error {
 		}
 		f.Since = t
 	}
-	cfg, _, err := o.optionalConfig()
+	s, id, err := o.currentDeployment(ctx)
 	if err != nil {
 		return err
-	}
-	s, err := o.store()
-	if err != nil {
-		return err
-	}
-	id, err := o.currentID(ctx, s, cfg)
-	if err != nil {
-		return noRecordError(o.Options, err)
 	}
 	events, err := s.Events(ctx, id, f, o.Tail)
 	if err != nil {

@@ -38,17 +38,13 @@ func newStateExportCommand(o *Options) *cobra.Command {
   k0rdentctl state export -o json --file backup.json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, _, err := o.optionalConfig()
+			s, id, err := o.currentDeployment(ctx)
 			if err != nil {
 				return err
 			}
-			s, err := o.store()
+			rec, err := s.Load(ctx, id)
 			if err != nil {
 				return err
-			}
-			rec, err := o.currentRecord(ctx, s, cfg)
-			if err != nil {
-				return noRecordError(o, err)
 			}
 			format := o.Output
 			if format == ui.FormatTable {
