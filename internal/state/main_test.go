@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if role := os.Getenv(childRoleEnv); role != "" {
 		os.Exit(runChild(role))
 	}
+	if runHelper() {
+		os.Exit(0)
+	}
 	code := m.Run()
 	if azuriteSrv != nil {
 		_ = azuriteSrv.Stop()

@@ -21,8 +21,8 @@ import (
 )
 
 // These tests start the test binary itself as a second process (a writer or
-// a lock holder) and SIGKILL it. The helper "tests" below do the child's work
-// and are skipped unless helperEnv says which child to be.
+// a lock holder) and SIGKILL it. TestMain runs the child's work (runHelper)
+// when helperEnv says which child to be.
 const (
 	helperEnv   = "K0RDENTCTL_STATE_TEST_HELPER"
 	helperDirEn = "K0RDENTCTL_STATE_TEST_DIR"
@@ -32,13 +32,24 @@ const (
 	helperDeadline = 60 * time.Second
 )
 
-// TestHelperWriter is the writer child of TestAtomicSaveSurvivesSIGKILL: it
+// runHelper runs this test binary as the child that helperEnv names (TestMain
+// calls it before any test runs), and reports whether it was one.
+func runHelper() bool {
+	switch os.Getenv(helperEnv) {
+	case "writer":
+		helperWriter()
+	case "locker":
+		helperLocker()
+	default:
+		return false
+	}
+	return true
+}
+
+// helperWriter is the writer child of TestAtomicSaveSurvivesSIGKILL: it
 // saves a growing record with a payload of random size in a loop, printing
 // "saving N" before and "saved N" after each Save, until it is killed.
-func TestHelperWriter(t *testing.T) {
-	if os.Getenv(helperEnv) != "writer" {
-		t.Skip("helper process for TestAtomicSaveSurvivesSIGKILL")
-	}
+func helperWriter() {
 	exitWhenParentGoes()
 	ctx := context.Background()
 	store, err := NewFileStore(os.Getenv(helperDirEn))
@@ -76,12 +87,9 @@ func TestHelperWriter(t *testing.T) {
 	}
 }
 
-// TestHelperLocker is the lock-holding child of the lock tests: it takes the
+// helperLocker is the lock-holding child of the lock tests: it takes the
 // deployment's lock, prints "locked <pid>" and holds it until killed.
-func TestHelperLocker(t *testing.T) {
-	if os.Getenv(helperEnv) != "locker" {
-		t.Skip("helper process for TestLockAcrossProcesses")
-	}
+func helperLocker() {
 	store, err := NewFileStore(os.Getenv(helperDirEn))
 	if err != nil {
 		childFail(err)
@@ -142,8 +150,8 @@ type child struct {
 
 func startHelper(t *testing.T, role, dir, id string) *child {
 	t.Helper()
-	test := map[string]string{"writer": "TestHelperWriter", "locker": "TestHelperLocker"}[role]
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	// TestMain makes the child the helper that helperEnv names.
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"="+role, helperDirEn+"="+dir, helperIDEnv+"="+id)
 	return startProcess(t, cmd, role)
 }
