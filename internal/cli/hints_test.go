@@ -127,6 +127,9 @@ var otherTools = map[string]string{
 	"query":                     "az",
 	"image":                     "az vm create",
 	"create-management":         "the kcm controller's argument",
+	"name":                      "az ad sp create-for-rbac",
+	"role":                      "az ad sp create-for-rbac",
+	"scopes":                    "az ad sp create-for-rbac",
 }
 
 // checkHints returns every command reference in texts that names a command
@@ -201,11 +204,18 @@ func checkCommandRef(root *cobra.Command, rest string) string {
 		}
 		cmd = next
 	}
+	afterFlag := false
 	for ; i < len(words); i++ {
 		name, ok := strings.CutPrefix(words[i], "--")
 		if !ok {
-			continue
+			w := words[i]
+			if afterFlag || strings.HasPrefix(w, "-") || strings.ContainsAny(w, "<>[]|.=/") || strings.ToUpper(w) == w {
+				afterFlag = false // a flag's value, a short flag or a placeholder
+				continue
+			}
+			break // a plain word: the sentence goes on ("... setup before deploy")
 		}
+		afterFlag = !strings.Contains(name, "=")
 		name, _, _ = strings.Cut(name, "=")
 		if name == "" || name == "help" {
 			continue
@@ -235,7 +245,7 @@ func TestHintsNameRealCommandsAndFlags(t *testing.T) {
 func TestCheckHintsFindsBadReferences(t *testing.T) {
 	root := NewRootCommand(&Options{})
 	bad := []shownText{
-		{"a", "then run: k0rdentctl credentials setup"},
+		{"a", "then run: k0rdentctl credentials rotate"},
 		{"b", "see `k0rdentctl region stat`"},
 		{"c", "run k0rdentctl status --no-such-flag"},
 		{"d", "choose another with --context"},

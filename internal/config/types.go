@@ -187,7 +187,7 @@ type Credential struct {
 	Namespace        string `yaml:"namespace,omitempty" json:"namespace,omitempty" jsonschema_description:"Namespace of the Credential, its AzureClusterIdentity and Secret. Default: software.k0rdent.namespace."`
 	IdentityName     string `yaml:"identity_name,omitempty" json:"identity_name,omitempty" jsonschema_description:"Name of the AzureClusterIdentity. Default azure-cluster-identity."`
 	SecretName       string `yaml:"secret_name,omitempty" json:"secret_name,omitempty" jsonschema_description:"Name of the Secret holding the service principal's client secret. Default azure-cluster-identity-secret."`
-	ClientID         string `yaml:"client_id,omitempty" json:"client_id,omitempty" jsonschema_description:"Application (client) ID of the service principal (a GUID). Empty: AZURE_CLIENT_ID, or the one 'k0rdentctl credentials setup' creates."`
+	ClientID         string `yaml:"client_id,omitempty" json:"client_id,omitempty" jsonschema_description:"Application (client) ID of the service principal (a GUID). Empty: AZURE_CLIENT_ID. k0rdentctl credentials setup makes the Credential from it."`
 	ClientSecretFile string `yaml:"client_secret_file,omitempty" json:"client_secret_file,omitempty" jsonschema_description:"File holding the service principal's client secret. Empty: AZURE_CLIENT_SECRET."`
 }
 

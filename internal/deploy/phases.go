@@ -54,8 +54,8 @@ func Check(env *Env, opts Options) []Unavailable {
 	}
 	if c := cfg.Software.K0rdent.Credential; c.ClientID != "" || c.ClientSecretFile != "" {
 		missing = append(missing, Unavailable{Field: "software.k0rdent.credential",
-			Reason: "creating the Azure Credential (service principal, AzureClusterIdentity, Secret) is not in this build: client_id and client_secret_file are not used",
-			Action: "create the k0rdent Credential for Azure as k0rdent's documentation describes; k0rdentctl uses it by name"})
+			Reason: "deploy does not make the Azure Credential from client_id and client_secret_file (no credentials phase yet); the regional phases expect it to exist",
+			Action: "run k0rdentctl credentials setup before deploy --with-regional"})
 	}
 	if cfg.KOF.Enabled {
 		missing = append(missing, Unavailable{Field: "kof",

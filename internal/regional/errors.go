@@ -112,5 +112,5 @@ func fixThen(what, region string) string {
 }
 
 // CreateCredentialHint says how to make the management cluster's Azure
-// Credential while k0rdentctl has no command for it.
-const CreateCredentialHint = "make the Secret, the AzureClusterIdentity and the k0rdent Credential for Azure in k0rdent's namespace as k0rdent's Azure documentation describes (this build of k0rdentctl does not create them)"
+// Credential.
+const CreateCredentialHint = "k0rdentctl credentials setup makes the Secret, the AzureClusterIdentity and the k0rdent Credential from a service principal you have (client_id with client_secret_file or AZURE_CLIENT_SECRET)"

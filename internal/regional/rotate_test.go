@@ -25,7 +25,7 @@ func TestRotateCertificatesWithoutACertificate(t *testing.T) {
 func TestRotateCredentialsNeedsAManagementIdentity(t *testing.T) {
 	env, _ := opsEnv(t, opsTestConfig)
 	_, err := (&RotateCredentials{Env: env, Secret: []byte("s3cret-value")}).Run(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "AzureClusterIdentity and the k0rdent Credential") || strings.Contains(err.Error(), "s3cret-value") {
+	if err == nil || !strings.Contains(err.Error(), "k0rdentctl credentials setup") || strings.Contains(err.Error(), "s3cret-value") {
 		t.Errorf("err = %v, want the fix and never the secret", err)
 	}
 	if _, err := (&RotateCredentials{Env: env, Secret: []byte(" \n")}).Run(t.Context()); err == nil || !strings.Contains(err.Error(), "empty") {
