@@ -28,6 +28,7 @@ var readOnlyCommands = [][]string{
 	{"state", "show-backend"},
 	{"region", "status"},
 	{"k0rdent", "status"},
+	{"credentials", "status"},
 	{"version"},
 	{"completion", "bash"},
 }
