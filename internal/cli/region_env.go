@@ -162,5 +162,5 @@ func deletionTimeoutFlag(cmd *cobra.Command, timeout *time.Duration) {
 
 // seconds shows a duration in seconds as the tables do.
 func seconds(d float64) string {
-	return ui.Duration(time.Duration(d * float64(time.Second)).Round(100 * time.Millisecond))
+	return ui.Duration(time.Duration(d * float64(time.Second)))
 }

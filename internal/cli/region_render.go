@@ -418,7 +418,7 @@ func renderRegionDeploy(w io.Writer, st ui.Style, rep *regional.Report, statePat
 	if rep.K0rdentVersion != "" {
 		line += " · k0rdent " + rep.K0rdentVersion
 	}
-	line += " · " + ui.Duration(time.Duration(rep.DurationSeconds*float64(time.Second)).Round(100*time.Millisecond))
+	line += " · " + ui.Duration(time.Duration(rep.DurationSeconds*float64(time.Second)))
 	line += " · state: " + statePath
 	if failedRegions := rep.Failed(); len(failedRegions) > 0 {
 		line += " · events: k0rdentctl events --region " + failedRegions[0]

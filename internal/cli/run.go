@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -152,7 +151,7 @@ func printRunSummary(o *Options, sess *state.Session, what string, res *phase.Re
 	} else if res.Interrupted {
 		head = st.Yellow(what + " interrupted")
 	}
-	fmt.Fprintf(w, "%s: %s in %s · state: %s\n", head, countsLine(counts), ui.Duration(res.Duration().Round(100*time.Millisecond)), sess.Location())
+	fmt.Fprintf(w, "%s: %s in %s · state: %s\n", head, countsLine(counts), ui.Duration(res.Duration()), sess.Location())
 	for _, oc := range res.Outcomes {
 		switch {
 		case oc.Status == state.PhaseFailed:

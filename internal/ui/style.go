@@ -56,5 +56,8 @@ func Ago(now, t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
+	if d := now.Sub(t); d < time.Second {
+		return "just now"
+	}
 	return Duration(now.Sub(t).Round(time.Second)) + " ago"
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFitLines(t *testing.T) {
@@ -38,5 +39,21 @@ func TestTruncateAndVisibleWidth(t *testing.T) {
 	}
 	if w := VisibleWidth(Style{Color: true}.Red("✗ failed")); w != 8 {
 		t.Errorf("VisibleWidth of a coloured text = %d, want 8", w)
+	}
+}
+
+// Short durations and recent times read as such, never as "-".
+func TestShortDurationsAndAgo(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for got, want := range map[string]string{
+		Duration(22 * time.Millisecond):          "22ms",
+		Duration(0):                              "-",
+		Ago(now, now.Add(-300*time.Millisecond)): "just now",
+		Ago(now, now.Add(-90*time.Second)):       "1m30s ago",
+		Ago(now, time.Time{}):                    "never",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
 	}
 }
