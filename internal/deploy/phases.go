@@ -52,11 +52,6 @@ func Check(env *Env, opts Options) []Unavailable {
 			Reason: fmt.Sprintf("%d regional cluster(s) are configured, and this run leaves them out", len(cfg.Software.K0rdent.Regional.Clusters)),
 			Action: "add --with-regional, or run k0rdentctl region deploy after this run"})
 	}
-	if c := cfg.Software.K0rdent.Credential; c.ClientID != "" || c.ClientSecretFile != "" {
-		missing = append(missing, Unavailable{Field: "software.k0rdent.credential",
-			Reason: "deploy does not make the Azure Credential from client_id and client_secret_file (no credentials phase yet); the regional phases expect it to exist",
-			Action: "run k0rdentctl credentials setup before deploy --with-regional"})
-	}
 	if cfg.KOF.Enabled {
 		missing = append(missing, Unavailable{Field: "kof",
 			Reason: "installing KOF (mothership, KOF regional cluster) is not in this build; nothing in the kof section is installed",
@@ -92,6 +87,7 @@ func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 	missing := Check(env, opts)
 	phases := []phase.Phase{&preflight{env: env}}
 	phases = append(phases, K0rdentPhases(env, false, PreflightName)...)
+	phases = append(phases, &credentialsPhase{env: env})
 	if opts.WithRegional {
 		if cfg.RegionalEnabled() {
 			rphases, err := regional.Phases(env.Regional(), nil)
@@ -112,7 +108,7 @@ func (e *Env) Regional() *regional.Env {
 		Management: e.Management,
 		Session:    e.Session,
 		Files:      kubeconfigFiles(e.StateDir),
-		After:      []string{k0rdent.PhaseReady},
+		After:      []string{k0rdent.PhaseReady, CredentialsName},
 		Now:        e.Now,
 	}
 }

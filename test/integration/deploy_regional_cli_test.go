@@ -17,7 +17,8 @@ import (
 )
 
 // TestDeployWithRegionalThroughTheCLI: `deploy` installs the real kcm chart
-// on an empty management cluster; once the Azure credential is set up,
+// on an empty management cluster and, in its credentials phase, makes the
+// Azure Credential from the service principal the configuration names;
 // `deploy --with-regional` deploys a regional cluster whose
 // ClusterDeployment k0rdentctl creates. The regions are recorded as `region
 // deploy` records them (the region's entry, its phases, its events, the
@@ -37,7 +38,10 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 
 	values, err := json.Marshal(chartValues())
 	rgMust(t, err)
-	w.k0rdentKeys = fmt.Sprintf("    version: %q\n    chart: %s\n    values: %s\n", moduleVersion, kcmChartDir(t), values)
+	w.k0rdentKeys = fmt.Sprintf("    version: %q\n    chart: %s\n    values: %s\n    credential:\n      client_id: 11111111-2222-3333-4444-555555555555\n",
+		moduleVersion, kcmChartDir(t), values)
+	t.Setenv("AZURE_TENANT_ID", "66666666-7777-8888-9999-000000000000")
+	t.Setenv("AZURE_CLIENT_SECRET", rgClientSecret)
 	w.writeConfig(`        - name: regional-useast
           location: eastus
           cluster_deployment_ref: regional-cluster-useast`)
@@ -47,7 +51,17 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 	if r := cliRun(t, append([]string{"deploy"}, flags...)...); r.code != 0 {
 		t.Fatalf("deploy: exit %d", r.code)
 	}
-	w.seedManagement(false) // the credential setup (not in this build)
+	// The credentials phase made the management Credential, ready, labelled
+	// with the deployment.
+	mgmtCred := &kcmv1.Credential{}
+	rgGet(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: rgCredential}, mgmtCred)
+	first := opsRecord(t, w)
+	if p := first.Phase("credentials"); p == nil || p.Status != state.PhaseCompleted || !mgmtCred.Status.Ready ||
+		mgmtCred.Labels[regional.LabelDeployment] != first.DeploymentID {
+		t.Fatalf("after deploy: credentials phase %+v, Credential ready %t, labels %v", p, mgmtCred.Status.Ready, mgmtCred.Labels)
+	}
+	w.credentialMade = true
+	w.seedManagement(false) // the kcm Deployment and the ClusterTemplates
 
 	r := cliRun(t, append([]string{"deploy", "--with-regional"}, flags...)...)
 	if r.code != 0 {

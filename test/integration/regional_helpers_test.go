@@ -63,6 +63,9 @@ type regionalWorld struct {
 	dir       string
 	cfgPath   string
 	stateDir  string
+	// credentialMade says k0rdentctl made the Azure Credential (its Secret
+	// and identity): seedManagement leaves them out.
+	credentialMade bool
 	// k0rdentKeys are the keys of software.k0rdent other than regional for
 	// writeConfig (version, chart, values), indented by four spaces; empty:
 	// version 1.5.0.
@@ -195,6 +198,15 @@ func (w *regionalWorld) seedManagement(registryCert bool) {
 		},
 	})))
 
+	if !w.credentialMade {
+		w.seedCredential()
+	}
+	w.seedTemplates()
+}
+
+// seedCredential makes the Azure Credential by hand, as k0rdent documents.
+func (w *regionalWorld) seedCredential() {
+	t, c, ctx := w.t, w.mgmt.Client, w.t.Context()
 	rgMust(t, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgIdentitySecret}, Data: map[string][]byte{"clientSecret": []byte(rgClientSecret)}}))
 	idty := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
@@ -215,7 +227,12 @@ func (w *regionalWorld) seedManagement(registryCert bool) {
 			APIVersion: "infrastructure.cluster.x-k8s.io/v1beta1", Kind: "AzureClusterIdentity", Name: rgIdentity, Namespace: rgNamespace,
 		}},
 	}))
+}
 
+// seedTemplates makes the Azure ClusterTemplates (the newest valid one with
+// the real values schema) and what else k0rdent leaves.
+func (w *regionalWorld) seedTemplates() {
+	t, c, ctx := w.t, w.mgmt.Client, w.t.Context()
 	// The Azure template's real values schema, from the kcm module.
 	crds, err := testenv.KCMCRDDir(ctx)
 	rgMust(t, err)

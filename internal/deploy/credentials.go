@@ -1,0 +1,93 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
+	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
+	"github.com/k0rdentctl/k0rdentctl/internal/phase"
+)
+
+// CredentialsName is the phase that makes the Azure Credential, after k0rdent
+// is ready and before the regional phases.
+const CredentialsName = "credentials"
+
+// credentialsTimeout bounds the wait for k0rdent to mark the Credential ready.
+const credentialsTimeout = 10 * time.Minute
+
+// credentialsPhase is `k0rdentctl credentials setup` as a phase of deploy:
+// wanted when the configuration names the service principal
+// (software.k0rdent.credential.client_id or client_secret_file).
+type credentialsPhase struct{ env *Env }
+
+func (p *credentialsPhase) Name() string       { return CredentialsName }
+func (p *credentialsPhase) Title() string      { return "Set up the Azure Credential" }
+func (p *credentialsPhase) Requires() []string { return []string{k0rdent.PhaseReady} }
+
+func (p *credentialsPhase) Wanted() (bool, string) {
+	c := p.env.Config.Software.K0rdent.Credential
+	if c.ClientID == "" && c.ClientSecretFile == "" {
+		return false, "no service principal in software.k0rdent.credential (client_id): the Credential is expected to exist, or made with k0rdentctl credentials setup"
+	}
+	return true, ""
+}
+
+func (p *credentialsPhase) ShouldRun(context.Context) (bool, string, error) { return true, "", nil }
+
+func (p *credentialsPhase) DryRun(context.Context) ([]string, error) {
+	n := credentials.NamesFrom(p.env.Config)
+	c := p.env.Config.Software.K0rdent.Credential
+	secret := "AZURE_CLIENT_SECRET"
+	if c.ClientSecretFile != "" {
+		secret = c.ClientSecretFile
+	}
+	return []string{
+		fmt.Sprintf("apply Secret %s/%s with the client secret from %s (never recorded)", n.Namespace, n.Secret, secret),
+		fmt.Sprintf("apply AzureClusterIdentity %s/%s for client %s, usable from every namespace", n.Namespace, n.Identity, orEnv(c.ClientID, credentials.EnvClientID)),
+		fmt.Sprintf("apply Credential %s/%s and ConfigMap %s/%s (cloud-provider configuration of Azure child clusters)", n.Namespace, n.Credential, n.Namespace, n.ResourceTemplate()),
+		fmt.Sprintf("wait up to %s for k0rdent to mark the Credential ready", credentialsTimeout),
+	}, nil
+}
+
+func orEnv(v, env string) string {
+	if v == "" {
+		return "from " + env
+	}
+	return v
+}
+
+func (p *credentialsPhase) Run(ctx context.Context, prog phase.Progress) error {
+	pr, err := credentials.PrincipalFrom(p.env.Config, filepath.Dir(p.env.ConfigPath), os.Getenv)
+	if err != nil {
+		return phase.Permanent(err)
+	}
+	kc, err := p.env.Management.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	id := ""
+	if p.env.Session != nil {
+		id = p.env.Session.ID()
+	}
+	_, err = (&credentials.Setup{Client: kc.Client, Names: credentials.NamesFrom(p.env.Config), Principal: pr, DeploymentID: id,
+		Timeout: credentialsTimeout, Progress: func(s string) { prog.Printf("%s", s) }}).Run(ctx)
+	return err
+}
+
+// Verify implements phase.Verifier: every object is there and the Credential
+// is ready.
+func (p *credentialsPhase) Verify(ctx context.Context) (bool, string, error) {
+	kc, err := p.env.Management.Clients(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	rep, err := (&credentials.Status{Client: kc.Client, Names: credentials.NamesFrom(p.env.Config)}).Run(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	return rep.Complete(), "Credential " + rep.Message, nil
+}
