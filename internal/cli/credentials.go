@@ -13,6 +13,7 @@ import (
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
+	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
@@ -82,11 +83,7 @@ func (o *credentialsSetupOptions) run(ctx context.Context) error {
 		}
 		return usageError(err)
 	}
-	mgmt, _, err := o.k0rdentCluster()
-	if err != nil {
-		return err
-	}
-	kc, err := mgmt.Clients(ctx)
+	kc, err := o.managementClients(ctx)
 	if err != nil {
 		return err
 	}
@@ -149,11 +146,7 @@ func runCredentialsStatus(ctx context.Context, o *Options) error {
 		cfg = &config.Config{}
 		cfg.ApplyDefaults()
 	}
-	mgmt, _, err := o.k0rdentCluster()
-	if err != nil {
-		return err
-	}
-	kc, err := mgmt.Clients(ctx)
+	kc, err := o.managementClients(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,4 +178,14 @@ func renderCredentials(w io.Writer, st ui.Style, r *credentials.Report) {
 	for _, rc := range r.Regional {
 		fmt.Fprintf(w, "  %s regional Credential %s (region %s): %s\n", mark(rc.Ready), rc.Name, rc.Region, rc.Message)
 	}
+}
+
+// managementClients connects to the management cluster of the configuration
+// (or of --kubeconfig alone).
+func (o *Options) managementClients(ctx context.Context) (*kube.Clients, error) {
+	mgmt, _, err := o.k0rdentCluster()
+	if err != nil {
+		return nil, err
+	}
+	return mgmt.Clients(ctx)
 }
