@@ -59,8 +59,8 @@ func Check(env *Env, opts Options) []Unavailable {
 	}
 	if n := len(cfg.ChildClusters); n > 0 {
 		missing = append(missing, Unavailable{Field: "child_clusters",
-			Reason: fmt.Sprintf("creating child clusters is not in this build; the %d configured are not created", n),
-			Action: "create them as k0rdent ClusterDeployments, as k0rdent's documentation describes"})
+			Reason: fmt.Sprintf("deploy does not create child clusters yet; the %d configured are not created by this run", n),
+			Action: "create each with k0rdentctl child create NAME"})
 	}
 	return missing
 }
