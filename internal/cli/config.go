@@ -137,36 +137,42 @@ func configFlag(o *Options) string {
 	return " -c " + o.ConfigPath
 }
 
+// configTemplatesOptions are the options of `config templates`.
+type configTemplatesOptions struct{ *Options }
+
 func newConfigTemplatesCommand(o *Options) *cobra.Command {
+	to := &configTemplatesOptions{Options: o}
 	return &cobra.Command{
 		Use:   "templates",
 		Short: "List the embedded templates and examples",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			type row struct {
-				Name        string `json:"name"`
-				Kind        string `json:"kind"`
-				Description string `json:"description"`
-			}
-			var rows []row
-			for _, t := range config.Templates() {
-				kind := "template"
-				if t.Example {
-					kind = "example"
-				}
-				rows = append(rows, row{t.Name, kind, t.Description})
-			}
-			var werr error
-			err := o.emit(map[string]any{"templates": rows}, func(w io.Writer, _ ui.Style) {
-				var t ui.Table
-				t.Row("NAME", "KIND", "DESCRIPTION")
-				for _, r := range rows {
-					t.Row(r.Name, r.Kind, r.Description)
-				}
-				werr = t.Write(w)
-			})
-			return errors.Join(err, werr)
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return to.run() },
 	}
+}
+
+func (o *configTemplatesOptions) run() error {
+	type row struct {
+		Name        string `json:"name"`
+		Kind        string `json:"kind"`
+		Description string `json:"description"`
+	}
+	var rows []row
+	for _, t := range config.Templates() {
+		kind := "template"
+		if t.Example {
+			kind = "example"
+		}
+		rows = append(rows, row{t.Name, kind, t.Description})
+	}
+	var werr error
+	err := o.emit(map[string]any{"templates": rows}, func(w io.Writer, _ ui.Style) {
+		var t ui.Table
+		t.Row("NAME", "KIND", "DESCRIPTION")
+		for _, r := range rows {
+			t.Row(r.Name, r.Kind, r.Description)
+		}
+		werr = t.Write(w)
+	})
+	return errors.Join(err, werr)
 }
 
 // loadConfig reads, decodes and validates the configuration. Diagnostics are
@@ -225,7 +231,11 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+// configValidateOptions are the options of `config validate`.
+type configValidateOptions struct{ *Options }
+
 func newConfigValidateCommand(o *Options) *cobra.Command {
+	vo := &configValidateOptions{Options: o}
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration and report every problem at once",
@@ -233,85 +243,97 @@ func newConfigValidateCommand(o *Options) *cobra.Command {
 conflicting settings, Azure location names, network ranges, VM sizes, versions,
 and that the files it names (kubeconfigs, keys, a local chart) can be read.
 Every problem is reported with its field path. Exit code 2 when any error is found.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, diags, err := config.Load(o.ConfigPath)
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return usageError(fmt.Errorf("no configuration at %s; write one with: k0rdentctl config init", o.ConfigPath))
-				}
-				return usageError(err)
-			}
-			// Files the configuration names must exist too.
-			diags = append(diags, config.CheckFiles(cfg, filepath.Dir(o.ConfigPath))...)
-			type item struct {
-				Path     string `json:"path"`
-				Line     int    `json:"line,omitempty"`
-				Severity string `json:"severity"`
-				Message  string `json:"message"`
-				Hint     string `json:"hint,omitempty"`
-			}
-			items := []item{}
-			for _, d := range diags {
-				items = append(items, item{d.Path, d.Line, string(d.Severity), d.Message, d.Hint})
-			}
-			out := map[string]any{"file": o.ConfigPath, "valid": !diags.HasErrors(), "diagnostics": items,
-				"counts": map[string]int{"errors": len(diags.Errors()), "warnings": len(diags.Warnings())}}
-			if err := o.emit(out, func(w io.Writer, _ ui.Style) {
-				if len(diags) > 0 {
-					printDiagnostics(o, diags)
-				}
-				if diags.HasErrors() {
-					return
-				}
-				fmt.Fprintf(w, "%s: valid", o.ConfigPath)
-				if n := len(diags.Warnings()); n > 0 {
-					fmt.Fprintf(w, " (%s)", plural(n, "warning"))
-				}
-				fmt.Fprintln(w)
-			}); err != nil {
-				return err
-			}
-			if diags.HasErrors() {
-				return failed(ExitUsage)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return vo.run() },
 	}
 }
 
+func (o *configValidateOptions) run() error {
+	cfg, _, diags, err := config.Load(o.ConfigPath)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageError(fmt.Errorf("no configuration at %s; write one with: k0rdentctl config init", o.ConfigPath))
+		}
+		return usageError(err)
+	}
+	// Files the configuration names must exist too.
+	diags = append(diags, config.CheckFiles(cfg, filepath.Dir(o.ConfigPath))...)
+	type item struct {
+		Path     string `json:"path"`
+		Line     int    `json:"line,omitempty"`
+		Severity string `json:"severity"`
+		Message  string `json:"message"`
+		Hint     string `json:"hint,omitempty"`
+	}
+	items := []item{}
+	for _, d := range diags {
+		items = append(items, item{d.Path, d.Line, string(d.Severity), d.Message, d.Hint})
+	}
+	out := map[string]any{"file": o.ConfigPath, "valid": !diags.HasErrors(), "diagnostics": items,
+		"counts": map[string]int{"errors": len(diags.Errors()), "warnings": len(diags.Warnings())}}
+	if err := o.emit(out, func(w io.Writer, _ ui.Style) {
+		if len(diags) > 0 {
+			printDiagnostics(o.Options, diags)
+		}
+		if diags.HasErrors() {
+			return
+		}
+		fmt.Fprintf(w, "%s: valid", o.ConfigPath)
+		if n := len(diags.Warnings()); n > 0 {
+			fmt.Fprintf(w, " (%s)", plural(n, "warning"))
+		}
+		fmt.Fprintln(w)
+	}); err != nil {
+		return err
+	}
+	if diags.HasErrors() {
+		return failed(ExitUsage)
+	}
+	return nil
+}
+
+// configShowOptions are the options of `config show`.
+type configShowOptions struct{ *Options }
+
 func newConfigShowCommand(o *Options) *cobra.Command {
+	so := &configShowOptions{Options: o}
 	return &cobra.Command{
 		Use:   "show",
 		Short: "Print the effective configuration, with every default filled in",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := o.loadConfig()
-			if err != nil {
-				return err
-			}
-			b, err := config.Marshal(cfg)
-			if err != nil {
-				return err
-			}
-			var werr error
-			err = o.emit(cfg, func(w io.Writer, _ ui.Style) { _, werr = w.Write(b) })
-			return errors.Join(err, werr)
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return so.run() },
 	}
 }
 
+func (o *configShowOptions) run() error {
+	cfg, _, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	b, err := config.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	var werr error
+	err = o.emit(cfg, func(w io.Writer, _ ui.Style) { _, werr = w.Write(b) })
+	return errors.Join(err, werr)
+}
+
+// configSchemaOptions are the options of `config schema`.
+type configSchemaOptions struct{ *Options }
+
 func newConfigSchemaCommand(o *Options) *cobra.Command {
+	so := &configSchemaOptions{Options: o}
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of the configuration file",
 		Long: `Print the JSON Schema of the configuration file, generated from the same Go types
 that read it. Editors with a YAML language server use it for completion and checks;
 config init writes it beside the file it creates. -o yaml prints it as YAML.`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigSchema(o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return so.run() },
 	}
 }
 
-// runConfigSchema prints the schema: JSON, or YAML with -o yaml.
-func runConfigSchema(o *Options) error {
+// run prints the schema: JSON, or YAML with -o yaml.
+func (o *configSchemaOptions) run() error {
 	b, err := config.Schema()
 	if err != nil {
 		return err

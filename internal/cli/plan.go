@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,8 +39,14 @@ type planPhase struct {
 	Error    string   `json:"error,omitempty"`
 }
 
+// planOptions are the options of `plan`.
+type planOptions struct {
+	*Options
+	WithRegional bool
+}
+
 func newPlanCommand(o *Options) *cobra.Command {
-	var withRegional bool
+	po := &planOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what deploy would do, phase by phase, without credentials or network",
@@ -51,62 +58,63 @@ nothing changes; no credentials are needed.
 When a deployment record exists, each phase also shows what was recorded: a
 completed phase is verified on the next deploy and run again only when what it
 did is no longer in place.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, raw, err := o.loadConfig()
-			if err != nil {
-				return err
-			}
-			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: withRegional})
-			if err != nil {
-				return usageError(err)
-			}
-			eng := &phase.Engine{}
-			v := planView{Name: cfg.Metadata.Name, ConfigHash: config.Hash(raw), Unavailable: missing, Counts: map[string]int{}}
-			// Show what was recorded, read-only: plan never takes the lock
-			// and creates nothing.
-			if _, err := os.Stat(o.StateDir); err != nil {
-				// no state folder: nothing recorded yet
-			} else if s, err := o.store(); err == nil {
-				if rec, err := o.currentRecord(ctx, s, cfg); err == nil {
-					v.DeploymentID = rec.DeploymentID
-					eng.Journal = recordJournal{rec}
-				} else if !errors.Is(err, state.ErrNotFound) {
-					return err
-				}
-			}
-			p, err := eng.Plan(ctx, phases)
-			if p == nil {
-				return err
-			}
-			for _, s := range p.Steps {
-				pp := planPhase{Name: s.Name, Title: s.Title, Region: s.Group, Requires: s.Requires, Level: s.Level,
-					Wanted: s.Wanted, Reason: s.Reason, Recorded: string(s.Recorded), Actions: s.Lines}
-				if pp.Requires == nil {
-					pp.Requires = []string{}
-				}
-				if pp.Actions == nil {
-					pp.Actions = []string{}
-				}
-				if s.Err != nil {
-					pp.Error = s.Err.Error()
-				}
-				if s.Wanted {
-					v.Counts["run"]++
-				} else {
-					v.Counts["skip"]++
-				}
-				v.Phases = append(v.Phases, pp)
-			}
-			if werr := o.emit(v, func(w io.Writer, st ui.Style) { renderPlan(w, st, o.ConfigPath, v) }); werr != nil {
-				return werr
-			}
-			return err
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return po.run(cmd.Context()) },
 	}
-	cmd.Flags().BoolVar(&withRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
+	cmd.Flags().BoolVar(&po.WithRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
 	return cmd
+}
+
+func (o *planOptions) run(ctx context.Context) error {
+	cfg, raw, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
+	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional})
+	if err != nil {
+		return usageError(err)
+	}
+	eng := &phase.Engine{}
+	v := planView{Name: cfg.Metadata.Name, ConfigHash: config.Hash(raw), Unavailable: missing, Counts: map[string]int{}}
+	// Show what was recorded, read-only: plan never takes the lock
+	// and creates nothing.
+	if _, err := os.Stat(o.StateDir); err != nil {
+		// no state folder: nothing recorded yet
+	} else if s, err := o.store(); err == nil {
+		if rec, err := o.currentRecord(ctx, s, cfg); err == nil {
+			v.DeploymentID = rec.DeploymentID
+			eng.Journal = recordJournal{rec}
+		} else if !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
+	}
+	p, err := eng.Plan(ctx, phases)
+	if p == nil {
+		return err
+	}
+	for _, s := range p.Steps {
+		pp := planPhase{Name: s.Name, Title: s.Title, Region: s.Group, Requires: s.Requires, Level: s.Level,
+			Wanted: s.Wanted, Reason: s.Reason, Recorded: string(s.Recorded), Actions: s.Lines}
+		if pp.Requires == nil {
+			pp.Requires = []string{}
+		}
+		if pp.Actions == nil {
+			pp.Actions = []string{}
+		}
+		if s.Err != nil {
+			pp.Error = s.Err.Error()
+		}
+		if s.Wanted {
+			v.Counts["run"]++
+		} else {
+			v.Counts["skip"]++
+		}
+		v.Phases = append(v.Phases, pp)
+	}
+	if werr := o.emit(v, func(w io.Writer, st ui.Style) { renderPlan(w, st, o.ConfigPath, v) }); werr != nil {
+		return werr
+	}
+	return err
 }
 
 // recordJournal shows a record's phase statuses to the plan, read-only.

@@ -29,47 +29,54 @@ on this machine, whatever the backend.`,
 	return cmd
 }
 
+// stateExportOptions are the options of `state export`.
+type stateExportOptions struct {
+	*Options
+	File string
+}
+
 func newStateExportCommand(o *Options) *cobra.Command {
-	var file string
+	eo := &stateExportOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the current deployment record as YAML (default) or JSON",
 		Example: `  k0rdentctl state export > backup.yaml
   k0rdentctl state export -o json --file backup.json`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, id, err := o.currentDeployment(ctx)
-			if err != nil {
-				return err
-			}
-			rec, err := s.Load(ctx, id)
-			if err != nil {
-				return err
-			}
-			format := o.Output
-			if format == ui.FormatTable {
-				format = ui.FormatYAML
-			}
-			var w io.Writer = o.IO.Out
-			if file != "" {
-				f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return fmt.Errorf("writing the export: %w", err)
-				}
-				defer f.Close()
-				w = f
-			}
-			if err := state.Export(w, rec, format); err != nil {
-				return err
-			}
-			if file != "" {
-				fmt.Fprintf(o.IO.ErrOut, "Exported %s to %s.\n", rec.DeploymentID, file)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return eo.run(cmd.Context()) },
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file (0600) instead of standard output")
+	cmd.Flags().StringVarP(&eo.File, "file", "f", "", "write to this file (0600) instead of standard output")
 	return cmd
+}
+
+func (o *stateExportOptions) run(ctx context.Context) error {
+	s, id, err := o.currentDeployment(ctx)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	format := o.Output
+	if format == ui.FormatTable {
+		format = ui.FormatYAML
+	}
+	var w io.Writer = o.IO.Out
+	if o.File != "" {
+		f, err := os.OpenFile(o.File, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("writing the export: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := state.Export(w, rec, format); err != nil {
+		return err
+	}
+	if o.File != "" {
+		fmt.Fprintf(o.IO.ErrOut, "Exported %s to %s.\n", rec.DeploymentID, o.File)
+	}
+	return nil
 }
 
 // stateImportOptions are the options of `state import`.
@@ -170,7 +177,11 @@ func (o *stateImportOptions) run(ctx context.Context, file string) error {
 	return nil
 }
 
+// stateArchiveOptions are the options of `state archive`.
+type stateArchiveOptions struct{ *Options }
+
 func newStateArchiveCommand(o *Options) *cobra.Command {
+	ao := &stateArchiveOptions{Options: o}
 	return &cobra.Command{
 		Use:   "archive DEPLOYMENT-ID",
 		Short: "Move one deployment record into the history (state history lists it)",
@@ -185,63 +196,70 @@ and kubeconfigs and keys stay where they are. Asks first (-y answers).`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if _, _, err := o.optionalConfig(); err != nil {
-				return err
-			}
-			s, err := o.store()
-			if err != nil {
-				return err
-			}
-			if err := o.confirm(fmt.Sprintf("Move the record of %s (%s) into the history?", args[0], s.Location(args[0]))); err != nil {
-				return err
-			}
-			dst, err := s.Archive(ctx, args[0])
-			if err != nil {
-				if errors.Is(err, state.ErrNotFound) {
-					return usageError(err)
-				}
-				return err
-			}
-			fmt.Fprintf(o.IO.Out, "Archived %s to %s.\n", args[0], dst)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return ao.run(cmd.Context(), args[0]) },
 	}
 }
 
+func (o *stateArchiveOptions) run(ctx context.Context, id string) error {
+	if _, _, err := o.optionalConfig(); err != nil {
+		return err
+	}
+	s, err := o.store()
+	if err != nil {
+		return err
+	}
+	if err := o.confirm(fmt.Sprintf("Move the record of %s (%s) into the history?", id, s.Location(id))); err != nil {
+		return err
+	}
+	dst, err := s.Archive(ctx, id)
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return usageError(err)
+		}
+		return err
+	}
+	fmt.Fprintf(o.IO.Out, "Archived %s to %s.\n", id, dst)
+	return nil
+}
+
+// stateHistoryOptions are the options of `state history`.
+type stateHistoryOptions struct{ *Options }
+
 func newStateHistoryCommand(o *Options) *cobra.Command {
+	ho := &stateHistoryOptions{Options: o}
 	return &cobra.Command{
 		Use:   "history",
 		Short: "List archived deployment records (from resets and teardowns)",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, _, err := o.optionalConfig(); err != nil {
-				return err
-			}
-			s, err := o.store()
-			if err != nil {
-				return err
-			}
-			entries, err := s.History(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if entries == nil {
-				entries = []state.HistoryEntry{}
-			}
-			if o.structured() || len(entries) == 0 {
-				return o.emit(map[string]any{"history": entries}, func(w io.Writer, _ ui.Style) {
-					fmt.Fprintf(w, "No archived records in %s/history.\n", o.StateDir)
-				})
-			}
-			var t ui.Table
-			t.Row("DEPLOYMENT", "NAME", "ARCHIVED", "STATUS", "FILE")
-			for _, e := range entries {
-				t.Row(historyRow(e)...)
-			}
-			return t.Write(o.IO.Out)
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return ho.run(cmd.Context()) },
 	}
+}
+
+func (o *stateHistoryOptions) run(ctx context.Context) error {
+	if _, _, err := o.optionalConfig(); err != nil {
+		return err
+	}
+	s, err := o.store()
+	if err != nil {
+		return err
+	}
+	entries, err := s.History(ctx)
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []state.HistoryEntry{}
+	}
+	if o.structured() || len(entries) == 0 {
+		return o.emit(map[string]any{"history": entries}, func(w io.Writer, _ ui.Style) {
+			fmt.Fprintf(w, "No archived records in %s/history.\n", o.StateDir)
+		})
+	}
+	var t ui.Table
+	t.Row("DEPLOYMENT", "NAME", "ARCHIVED", "STATUS", "FILE")
+	for _, e := range entries {
+		t.Row(historyRow(e)...)
+	}
+	return t.Write(o.IO.Out)
 }
 
 func historyRow(e state.HistoryEntry) []string {
