@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -112,7 +113,7 @@ func parentPath(p string) (string, bool) {
 	return p[:i], true
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+var yamlLineRe = lazyRegexp(`line (\d+)`)
 
 func decodeFile(data []byte) (res decodeResult) {
 	res.lines = map[string]int{}
@@ -167,7 +168,7 @@ func safeYAML(f func() error) (err error) {
 func syntaxDiagnostic(err error) Diagnostic {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
 	}
@@ -461,7 +462,7 @@ func typeErrorMessage(err error) string {
 		msg = strings.Join(te.Errors, "; ")
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	msg = yamlLineRe.ReplaceAllString(msg, "")
+	msg = yamlLineRe().ReplaceAllString(msg, "")
 	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), ":"))
 }
 
@@ -556,4 +557,10 @@ func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
+}
+
+// lazyRegexp compiles a pattern on first use, so that commands which never
+// validate do not pay for it at start-up.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }

@@ -5,7 +5,6 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -152,17 +151,17 @@ func (v *validator) management() {
 	}
 }
 
-var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidRe = lazyRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-var resourceGroupRe = regexp.MustCompile(`^[-\w\._\(\)]{1,90}$`)
+var resourceGroupRe = lazyRegexp(`^[-\w\._\(\)]{1,90}$`)
 
 func (v *validator) azure() {
 	az := v.c.Azure
 	azureMode := v.c.Management.Mode == ModeAzure
-	if az.SubscriptionID != "" && !guidRe.MatchString(az.SubscriptionID) {
+	if az.SubscriptionID != "" && !guidRe().MatchString(az.SubscriptionID) {
 		v.errorf("azure.subscription_id", "", "%q is not a subscription ID: use the GUID shown by the Azure portal or `az account show --query id` (e.g. 00000000-0000-0000-0000-000000000000), or leave it empty to use AZURE_SUBSCRIPTION_ID", az.SubscriptionID)
 	}
-	if az.TenantID != "" && !guidRe.MatchString(az.TenantID) {
+	if az.TenantID != "" && !guidRe().MatchString(az.TenantID) {
 		v.errorf("azure.tenant_id", "", "%q is not a tenant ID: use the GUID shown by `az account show --query tenantId`, or leave it empty", az.TenantID)
 	}
 	if az.Location == "" {
@@ -172,7 +171,7 @@ func (v *validator) azure() {
 	} else {
 		v.location("azure.location", az.Location)
 	}
-	if az.ResourceGroup != "" && (!resourceGroupRe.MatchString(az.ResourceGroup) || strings.HasSuffix(az.ResourceGroup, ".")) {
+	if az.ResourceGroup != "" && (!resourceGroupRe().MatchString(az.ResourceGroup) || strings.HasSuffix(az.ResourceGroup, ".")) {
 		v.errorf("azure.resource_group", "", "%q is not a valid resource group name: use 1 to 90 letters, digits, '-', '_', '.', '(' and ')', not ending with '.'", az.ResourceGroup)
 	}
 	v.tags("azure.tags", az.Tags)
@@ -382,13 +381,13 @@ func lastSegment(path string) string {
 
 // vmSizeRe splits an Azure VM size name: tier, family, vCPUs, constrained
 // vCPUs, feature letters, version and accelerator suffixes.
-var vmSizeRe = regexp.MustCompile(`^(Standard|Basic)_([A-Z]+)([0-9]+)(-[0-9]+)?([a-z]*)(_[A-Za-z0-9]+)*$`)
+var vmSizeRe = lazyRegexp(`^(Standard|Basic)_([A-Z]+)([0-9]+)(-[0-9]+)?([a-z]*)(_[A-Za-z0-9]+)*$`)
 
 // vmSizeArchitecture returns arm64 for Azure's Arm64 (Ampere/Cobalt) sizes,
 // whose feature letters contain 'p' (Standard_D4ps_v5, Standard_E8pds_v6,
 // Standard_B2pls_v2), and x64 for every other size.
 func vmSizeArchitecture(size string) (string, bool) {
-	m := vmSizeRe.FindStringSubmatch(size)
+	m := vmSizeRe().FindStringSubmatch(size)
 	if m == nil {
 		return "", false
 	}
@@ -419,7 +418,7 @@ func vmSizeCaseHint(size string) string {
 	if strings.HasPrefix(strings.ToLower(size), "standard_") {
 		rest = size[len("standard_"):]
 	}
-	if cand := "Standard_" + rest; vmSizeRe.MatchString(cand) {
+	if cand := "Standard_" + rest; vmSizeRe().MatchString(cand) {
 		return fmt.Sprintf(" (did you mean %q?)", cand)
 	}
 	return ""
@@ -451,7 +450,7 @@ func (v *validator) vmSizing() {
 // armToX64 proposes the x64 size of an Arm64 one (Standard_D4ps_v5 →
 // Standard_D4s_v5).
 func armToX64(size string) string {
-	m := vmSizeRe.FindStringSubmatch(size)
+	m := vmSizeRe().FindStringSubmatch(size)
 	if m == nil {
 		return "Standard_D4s_v5"
 	}
@@ -495,7 +494,7 @@ func (v *validator) zones(path string, zones []int) {
 }
 
 var (
-	sshUserRe       = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	sshUserRe       = lazyRegexp(`^[a-z_][a-z0-9_-]{0,31}$`)
 	reservedSSHUser = []string{
 		"1", "123", "a", "actuser", "adm", "admin", "admin1", "admin2", "administrator", "aspnet",
 		"backup", "console", "david", "guest", "john", "owner", "root", "server", "sql", "support",
@@ -507,7 +506,7 @@ var (
 func (v *validator) ssh() {
 	s := v.c.SSH
 	switch {
-	case !sshUserRe.MatchString(s.User):
+	case !sshUserRe().MatchString(s.User):
 		v.errorf("ssh.user", "", "%q is not a valid Linux user name for Azure VMs: use up to 32 lowercase letters, digits, '_' and '-', starting with a letter or '_' (e.g. k0rdent)", s.User)
 	case slices.Contains(reservedSSHUser, s.User):
 		v.errorf("ssh.user", "", "Azure does not allow %q as the VM admin user: choose another name, e.g. k0rdent", s.User)
@@ -517,11 +516,11 @@ func (v *validator) ssh() {
 	}
 }
 
-var k0sVersionRe = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?\+k0s\.[0-9]+$`)
+var k0sVersionRe = lazyRegexp(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?\+k0s\.[0-9]+$`)
 
 func (v *validator) k0s() {
 	ver := v.c.Software.K0s.Version
-	if !k0sVersionRe.MatchString(ver) {
+	if !k0sVersionRe().MatchString(ver) {
 		v.errorf("software.k0s.version", "", "%q is not a k0s version: write it as k0s releases are tagged, e.g. %s", ver, DefaultK0sVersion)
 	}
 }
@@ -580,7 +579,7 @@ func (v *validator) k0rdent() {
 	if cr.IdentityName != "" && cr.IdentityName == cr.SecretName {
 		v.errorf("software.k0rdent.credential.secret_name", "", "secret_name must differ from identity_name (%q)", cr.IdentityName)
 	}
-	if cr.ClientID != "" && !guidRe.MatchString(cr.ClientID) {
+	if cr.ClientID != "" && !guidRe().MatchString(cr.ClientID) {
 		v.errorf("software.k0rdent.credential.client_id", "", "%q is not a client ID: use the application (client) ID GUID of the service principal, or leave it empty", cr.ClientID)
 	}
 }
@@ -1010,8 +1009,8 @@ func (v *validator) timeouts() {
 }
 
 var (
-	storageAccountRe = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
-	containerRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{1,61})[a-z0-9]$`)
+	storageAccountRe = lazyRegexp(`^[a-z0-9]{3,24}$`)
+	containerRe      = lazyRegexp(`^[a-z0-9]([a-z0-9-]{1,61})[a-z0-9]$`)
 )
 
 func (v *validator) state() {
@@ -1027,21 +1026,21 @@ func (v *validator) state() {
 			return
 		}
 		b := s.AzureBlob
-		if !storageAccountRe.MatchString(b.StorageAccount) {
+		if !storageAccountRe().MatchString(b.StorageAccount) {
 			if b.StorageAccount == "" {
 				v.errorf("state.azure_blob.storage_account", "", "storage_account is required with backend azure_blob")
 			} else {
 				v.errorf("state.azure_blob.storage_account", "", "%q is not a storage account name: use 3 to 24 lowercase letters and digits", b.StorageAccount)
 			}
 		}
-		if !containerRe.MatchString(b.Container) || strings.Contains(b.Container, "--") {
+		if !containerRe().MatchString(b.Container) || strings.Contains(b.Container, "--") {
 			if b.Container == "" {
 				v.errorf("state.azure_blob.container", "", "container is required with backend azure_blob")
 			} else {
 				v.errorf("state.azure_blob.container", "", "%q is not a container name: use 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", b.Container)
 			}
 		}
-		if b.ResourceGroup != "" && (!resourceGroupRe.MatchString(b.ResourceGroup) || strings.HasSuffix(b.ResourceGroup, ".")) {
+		if b.ResourceGroup != "" && (!resourceGroupRe().MatchString(b.ResourceGroup) || strings.HasSuffix(b.ResourceGroup, ".")) {
 			v.errorf("state.azure_blob.resource_group", "", "%q is not a valid resource group name", b.ResourceGroup)
 		}
 		if b.Endpoint != "" {
