@@ -39,7 +39,7 @@ type planPhase struct {
 }
 
 func newPlanCommand(o *Options) *cobra.Command {
-	var withRegional bool
+	var withRegional, withChildren bool
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what deploy would do, phase by phase, without credentials or network",
@@ -58,7 +58,7 @@ did is no longer in place.`,
 				return err
 			}
 			env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-			phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: withRegional})
+			phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: withRegional, WithChildren: withChildren})
 			if err != nil {
 				return usageError(err)
 			}
@@ -106,6 +106,7 @@ did is no longer in place.`,
 		},
 	}
 	cmd.Flags().BoolVar(&withRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
+	cmd.Flags().BoolVar(&withChildren, "with-children", false, "include the child clusters, as deploy --with-children does")
 	return cmd
 }
 
