@@ -27,10 +27,8 @@ func newChildCommand(o *Options) *cobra.Command {
 		Long: `Child clusters are k0rdent ClusterDeployments made from k0rdent's Azure standalone
 ClusterTemplates, on the management cluster or in a k0rdent Region (placed there
 by the region's Credential). A child is described by an entry of child_clusters
-in the configuration, by flags, or both (flags win).
-
-Not built yet: deploy does not create the configured children; create them
-with k0rdentctl child create NAME, one by one.`,
+in the configuration, by flags, or both (flags win). deploy --with-children
+creates every configured child as a phase of the deployment.`,
 	}
 	cmd.AddCommand(newChildCreateCommand(o), newChildListCommand(o), newChildDeleteCommand(o), newChildKubeconfigCommand(o))
 	return cmd

@@ -21,6 +21,7 @@ type deployOptions struct {
 	Parallel     int
 	Force        bool
 	WithRegional bool
+	WithChildren bool
 }
 
 func newDeployCommand(o *Options) *cobra.Command {
@@ -45,6 +46,7 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 	cmd.Flags().IntVar(&d.Parallel, "parallel", 4, "how many independent phases run at the same time (1 or more)")
 	cmd.Flags().BoolVar(&d.Force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
 	cmd.Flags().BoolVar(&d.WithRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
+	cmd.Flags().BoolVar(&d.WithChildren, "with-children", false, "also create the child clusters (child_clusters), after the Credential and, for a child in a region, that region")
 	return cmd
 }
 
@@ -61,7 +63,7 @@ func (d *deployOptions) run(ctx context.Context) error {
 	}
 	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
 	env.Force = d.Force
-	opts := deploy.Options{WithRegional: d.WithRegional}
+	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren}
 	missing := deploy.Check(env, opts)
 	if blocking := deploy.Blocking(missing); len(blocking) > 0 {
 		return usageError(notActedOnError(blocking))
@@ -87,6 +89,9 @@ func (d *deployOptions) run(ctx context.Context) error {
 	args := []string{"deploy"}
 	if d.WithRegional {
 		args = append(args, "--with-regional")
+	}
+	if d.WithChildren {
+		args = append(args, "--with-children")
 	}
 	resume := resumeCommand(d.Options, args...)
 	if err := sess.Update(ctx, func(r *state.Record) error {

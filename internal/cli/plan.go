@@ -43,6 +43,7 @@ type planPhase struct {
 type planOptions struct {
 	*Options
 	WithRegional bool
+	WithChildren bool
 }
 
 func newPlanCommand(o *Options) *cobra.Command {
@@ -61,6 +62,7 @@ did is no longer in place.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return po.run(cmd.Context()) },
 	}
 	cmd.Flags().BoolVar(&po.WithRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
+	cmd.Flags().BoolVar(&po.WithChildren, "with-children", false, "include the child clusters, as deploy --with-children does")
 	return cmd
 }
 
@@ -70,7 +72,7 @@ func (o *planOptions) run(ctx context.Context) error {
 		return err
 	}
 	env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional})
+	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional, WithChildren: o.WithChildren})
 	if err != nil {
 		return usageError(err)
 	}

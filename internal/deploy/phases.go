@@ -28,6 +28,8 @@ type Unavailable struct {
 type Options struct {
 	// WithRegional adds the k0rdent regional clusters (--with-regional).
 	WithRegional bool
+	// WithChildren adds the configured child clusters (--with-children).
+	WithChildren bool
 }
 
 // Check lists every configured part that a run with these options will not
@@ -57,10 +59,15 @@ func Check(env *Env, opts Options) []Unavailable {
 			Reason: "installing KOF (mothership, KOF regional cluster) is not in this build; nothing in the kof section is installed",
 			Action: "install KOF with its Helm charts as KOF's documentation describes"})
 	}
-	if n := len(cfg.ChildClusters); n > 0 {
+	switch n := len(cfg.ChildClusters); {
+	case opts.WithChildren && n == 0:
+		missing = append(missing, Unavailable{Field: "child_clusters", Blocking: true,
+			Reason: "--with-children asks for child clusters but child_clusters is empty",
+			Action: "list them in child_clusters, or leave out --with-children"})
+	case !opts.WithChildren && n > 0:
 		missing = append(missing, Unavailable{Field: "child_clusters",
-			Reason: fmt.Sprintf("deploy does not create child clusters yet; the %d configured are not created by this run", n),
-			Action: "create each with k0rdentctl child create NAME"})
+			Reason: fmt.Sprintf("%d child cluster(s) are configured, and this run leaves them out", n),
+			Action: "add --with-children, or create each with k0rdentctl child create NAME"})
 	}
 	return missing
 }
@@ -95,6 +102,11 @@ func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 				return nil, nil, err
 			}
 			phases = append(phases, rphases...)
+		}
+	}
+	if opts.WithChildren {
+		for _, cc := range cfg.ChildClusters {
+			phases = append(phases, &childPhase{env: env, cc: cc, withRegional: opts.WithRegional && cfg.RegionalEnabled()})
 		}
 	}
 	return phases, missing, nil

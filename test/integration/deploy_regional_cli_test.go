@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -46,6 +47,17 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
           location: eastus
           cluster_deployment_ref: regional-cluster-useast`)
 	w.standin.SetClusterKubeconfig(rgNamespace, "regional-cluster-useast", regionals[0].Kubeconfig)
+	// Two children: one on the management cluster, one in the region.
+	w.children = `  - name: child-mgmt
+    location: eastus
+  - name: child-useast
+    location: eastus
+    region: regional-useast`
+	w.writeConfig(`        - name: regional-useast
+          location: eastus
+          cluster_deployment_ref: regional-cluster-useast`)
+	w.standin.SetClusterKubeconfig(rgNamespace, "child-mgmt", w.mgmt.Kubeconfig)
+	w.standin.SetClusterKubeconfig(rgNamespace, "child-useast", regionals[0].Kubeconfig)
 	flags := []string{"-c", w.cfgPath, "--state-dir", w.stateDir}
 
 	if r := cliRun(t, append([]string{"deploy"}, flags...)...); r.code != 0 {
@@ -63,15 +75,50 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 	w.credentialMade = true
 	w.seedManagement(false) // the kcm Deployment and the ClusterTemplates
 
-	r := cliRun(t, append([]string{"deploy", "--with-regional"}, flags...)...)
+	r := cliRun(t, append([]string{"deploy", "--with-regional", "--with-children"}, flags...)...)
 	if r.code != 0 {
-		t.Fatalf("deploy --with-regional: exit %d", r.code)
+		t.Fatalf("deploy --with-regional --with-children: exit %d", r.code)
+	}
+	// The children: made from the newest valid template, each with its
+	// Credential (the region's for the child in the region), Ready, with
+	// their phases completed and their kubeconfigs written.
+	for name, cred := range map[string]string{"child-mgmt": rgCredential, "child-useast": rgCredential + "-regional-useast"} {
+		cd := &kcmv1.ClusterDeployment{}
+		rgGet(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: name}, cd)
+		if cd.Spec.Credential != cred || cd.Spec.Template != rgTemplate {
+			t.Errorf("child %s: credential %s, template %s", name, cd.Spec.Credential, cd.Spec.Template)
+		}
+		if p := opsRecord(t, w).Phase("child/" + name); p == nil || p.Status != state.PhaseCompleted {
+			t.Errorf("phase child/%s: %+v", name, p)
+		}
+		if _, err := os.Stat(filepath.Join(w.stateDir, "kubeconfigs", name+".kubeconfig")); err != nil {
+			t.Errorf("kubeconfig of child %s: %v", name, err)
+		}
+	}
+	// A second run changes nothing: every phase is verified.
+	r = cliRun(t, append([]string{"deploy", "--with-regional", "--with-children", "-o", "json"}, flags...)...)
+	var again struct {
+		Phases []struct {
+			Name, Status string
+			Verified     bool
+		} `json:"phases"`
+	}
+	if r.code != 0 {
+		t.Fatalf("second deploy --with-regional --with-children: exit %d", r.code)
+	}
+	rgMust(t, json.Unmarshal([]byte(r.out), &again))
+	for _, p := range again.Phases {
+		// Preflights look again; skipped phases (not wanted: no registry
+		// certificate here) do nothing; every other phase is verified.
+		if p.Name != "preflight" && !strings.HasSuffix(p.Name, "/"+regional.StepPreflight) && p.Status != "skipped" && (!p.Verified || p.Status != "completed") {
+			t.Errorf("second deploy --with-regional --with-children redid %s (%s, verified %t)", p.Name, p.Status, p.Verified)
+		}
 	}
 	rec := opsRecord(t, w)
 	id := rec.DeploymentID
 	// w.stateDir is the state folder beside the configuration: the default,
 	// so the command that resumes needs no --state-dir.
-	if want := "k0rdentctl deploy --with-regional -c " + w.cfgPath; rec.ResumeCommand != want {
+	if want := "k0rdentctl deploy --with-regional --with-children -c " + w.cfgPath; rec.ResumeCommand != want {
 		t.Errorf("the command that resumes the run: %q, want %q", rec.ResumeCommand, want)
 	}
 

@@ -63,6 +63,9 @@ type regionalWorld struct {
 	dir       string
 	cfgPath   string
 	stateDir  string
+	// children are child_clusters items for writeConfig (indented by two
+	// spaces); empty: none.
+	children string
 	// credentialMade says k0rdentctl made the Azure Credential (its Secret
 	// and identity): seedManagement leaves them out.
 	credentialMade bool
@@ -275,6 +278,7 @@ type rgConfig struct {
 	K0rdent  string
 	Parallel int    // software.k0rdent.regional.parallel; 0: not set
 	Clusters string // YAML list items, indented for regional.clusters
+	Children string // YAML list items of child_clusters, indented by two spaces; empty: none
 	Timeouts map[string]string
 }
 
@@ -298,6 +302,9 @@ software:
 		fmt.Fprintf(&b, "      parallel: %d\n", c.Parallel)
 	}
 	fmt.Fprintf(&b, "      clusters:\n%s\n", c.Clusters)
+	if c.Children != "" {
+		fmt.Fprintf(&b, "child_clusters:\n%s\n", c.Children)
+	}
 	if len(c.Timeouts) > 0 {
 		b.WriteString("timeouts:\n")
 		for _, k := range slices.Sorted(maps.Keys(c.Timeouts)) {
@@ -313,8 +320,8 @@ software:
 // (YAML list items, indented for software.k0rdent.regional.clusters).
 func (w *regionalWorld) writeConfig(clusters string) {
 	w.t.Helper()
-	rgConfig{Name: "regional-test", Kubeconfig: w.mgmt.KubeconfigPath, K0rdent: w.k0rdentKeys, Parallel: 4, Clusters: clusters,
-		Timeouts: map[string]string{"k0rdent_install": "2m", "regional_cluster": "2m", "region_ready": "2m"}}.write(w.t, w.cfgPath)
+	rgConfig{Name: "regional-test", Kubeconfig: w.mgmt.KubeconfigPath, K0rdent: w.k0rdentKeys, Parallel: 4, Clusters: clusters, Children: w.children,
+		Timeouts: map[string]string{"k0rdent_install": "2m", "regional_cluster": "2m", "region_ready": "2m", "child_cluster": "2m"}}.write(w.t, w.cfgPath)
 }
 
 // openRegionalEnv opens the deployment record and the regional environment
