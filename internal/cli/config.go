@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +85,9 @@ func (o *configInitOptions) run() error {
 		return usageError(err)
 	}
 	if o.ConfigPath == "-" {
+		// No schema file is written beside standard output, so the
+		// editor hint that points at one is left out.
+		content = bytes.TrimPrefix(content, []byte(config.SchemaComment+"\n"))
 		_, err := o.IO.Out.Write(content)
 		return err
 	}
@@ -187,6 +191,13 @@ func (o *Options) loadConfig() (*config.Config, []byte, error) {
 	}
 	if diags.HasErrors() {
 		printDiagnostics(o, diags)
+		if o.structured() {
+			// A script asked for data: it gets the same object as
+			// `config validate -o json`, and exit code 2.
+			if err := o.emit(diagnosticsView(o.ConfigPath, diags), nil); err != nil {
+				return nil, nil, err
+			}
+		}
 		return nil, nil, failed(ExitUsage)
 	}
 	if w := diags.Warnings(); len(w) > 0 && !o.structured() {
@@ -194,6 +205,27 @@ func (o *Options) loadConfig() (*config.Config, []byte, error) {
 	}
 	o.useBackend(cfg)
 	return cfg, raw, nil
+}
+
+// diagnosticItem is one configuration problem in -o json|yaml output.
+type diagnosticItem struct {
+	Path     string `json:"path"`
+	Line     int    `json:"line,omitempty"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+// diagnosticsView is the -o json|yaml object for the problems found in
+// the configuration at path: what `config validate` prints, and what any
+// command asked for data prints when the configuration has errors.
+func diagnosticsView(path string, diags config.Diagnostics) map[string]any {
+	items := []diagnosticItem{}
+	for _, d := range diags {
+		items = append(items, diagnosticItem{d.Path, d.Line, string(d.Severity), d.Message, d.Hint})
+	}
+	return map[string]any{"file": path, "valid": !diags.HasErrors(), "diagnostics": items,
+		"counts": map[string]int{"errors": len(diags.Errors()), "warnings": len(diags.Warnings())}}
 }
 
 func printDiagnostics(o *Options, diags config.Diagnostics) {
@@ -257,19 +289,7 @@ func (o *configValidateOptions) run() error {
 	}
 	// Files the configuration names must exist too.
 	diags = append(diags, config.CheckFiles(cfg, filepath.Dir(o.ConfigPath))...)
-	type item struct {
-		Path     string `json:"path"`
-		Line     int    `json:"line,omitempty"`
-		Severity string `json:"severity"`
-		Message  string `json:"message"`
-		Hint     string `json:"hint,omitempty"`
-	}
-	items := []item{}
-	for _, d := range diags {
-		items = append(items, item{d.Path, d.Line, string(d.Severity), d.Message, d.Hint})
-	}
-	out := map[string]any{"file": o.ConfigPath, "valid": !diags.HasErrors(), "diagnostics": items,
-		"counts": map[string]int{"errors": len(diags.Errors()), "warnings": len(diags.Warnings())}}
+	out := diagnosticsView(o.ConfigPath, diags)
 	if err := o.emit(out, func(w io.Writer, _ ui.Style) {
 		if len(diags) > 0 {
 			printDiagnostics(o.Options, diags)

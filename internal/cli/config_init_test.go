@@ -13,7 +13,8 @@ import (
 )
 
 // config init: -o json says what was written; -c - writes the template to
-// standard output and no file; an existing, different schema file is left
+// standard output and no file (and no comment naming a schema file that
+// is not there); an existing, different schema file is left
 // as it is without --force; config schema -o yaml is YAML.
 func TestConfigInitOutputsAndFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -26,8 +27,8 @@ func TestConfigInitOutputsAndFiles(t *testing.T) {
 
 	t.Chdir(dir)
 	r = run(t, "config", "init", "--template", "small", "-c", "-")
-	if r.code != ExitOK || !strings.HasPrefix(r.out, config.SchemaComment) {
-		t.Fatalf("config init -c -: exit %d: %q", r.code, r.out)
+	if r.code != ExitOK || strings.Contains(r.out, config.SchemaComment) || !strings.Contains(r.out, "metadata:") {
+		t.Fatalf("config init -c - (no schema file is written, so no schema comment): exit %d: %q", r.code, r.out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "-")); !os.IsNotExist(err) {
 		t.Fatalf("config init -c - wrote a file named -: %v", err)
@@ -68,5 +69,30 @@ func TestStateFolderIsBesideTheConfiguration(t *testing.T) {
 	}
 	if r := run(t, "events", "--tail", "-1", "-c", cfg); r.code != ExitUsage || !strings.Contains(r.err, "--tail -1") {
 		t.Fatalf("events --tail -1: exit %d: %s", r.code, r.err)
+	}
+}
+
+// A command asked for data gets data even when the configuration is wrong:
+// plan -o json prints the same diagnostics object as config validate
+// -o json, every error in it, and exits 2.
+func TestPlanJSONWithInvalidConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "k0rdent.yaml")
+	if err := os.WriteFile(cfg, []byte("bogus: 1\nmetadata: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Valid       bool             `json:"valid"`
+		Diagnostics []diagnosticItem `json:"diagnostics"`
+	}
+	r := run(t, "plan", "-c", cfg, "-o", "json")
+	if r.code != ExitUsage || json.Unmarshal([]byte(r.out), &got) != nil || got.Valid {
+		t.Fatalf("plan -o json with an invalid configuration: exit %d, stdout %q", r.code, r.out)
+	}
+	paths := map[string]bool{}
+	for _, d := range got.Diagnostics {
+		paths[d.Path] = true
+	}
+	if !paths["bogus"] || !paths["metadata.name"] {
+		t.Fatalf("plan -o json does not list every error: %+v", got.Diagnostics)
 	}
 }
