@@ -76,6 +76,9 @@ type BlobStore struct {
 	command string
 	pid     int
 	now     func() time.Time
+	// maxLogBlocks: an event log with this many blocks is rewritten as
+	// one block under a new name (maxEventLogBlocks; tests lower it).
+	maxLogBlocks int
 
 	mu      sync.Mutex
 	held    map[string]*BlobLock
@@ -130,6 +133,8 @@ func NewBlobStore(o BlobStoreOptions) (*BlobStore, error) {
 		pid:     os.Getpid(),
 		now:     time.Now,
 		held:    map[string]*BlobLock{},
+
+		maxLogBlocks: maxEventLogBlocks,
 	}
 	return s, nil
 }
@@ -478,7 +483,7 @@ func (s *BlobStore) appendLog(ctx context.Context, ref *EventLogRef, data []byte
 	if size != ref.Bytes {
 		return EventLogRef{}, fmt.Errorf("the event log %s/%s holds %d bytes in whole blocks where the record says %d; restore the record from a `k0rdentctl state export`", s.url, name, size, ref.Bytes)
 	}
-	if len(keep) >= maxEventLogBlocks {
+	if len(keep) >= s.maxLogBlocks {
 		old, _, ok, err := s.download(ctx, name, ref.Bytes)
 		if err != nil {
 			return EventLogRef{}, err

@@ -566,3 +566,52 @@ func TestBlobEventLogBlockPastTheRecordIsDropped(t *testing.T) {
 		t.Fatalf("after the next write: %v %+v", err, evs)
 	}
 }
+
+// TestBlobEventLogRewrittenPastTheBlockLimit: a log that reaches the block
+// limit (10,000 in use; 3 here) is rewritten as one block under a new
+// name, every event kept in order, and the old log is deleted.
+func TestBlobEventLogRewrittenPastTheBlockLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := blobBackend(t, MinLeaseDuration)
+	s := b.open(t).(*BlobStore)
+	s.maxLogBlocks = 3
+	id := sessionWithEvents(t, s, 1)
+	first, err := s.LoadSummary(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		r, err := s.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Events = append(r.Events, Event{Timestamp: time.Now().UTC(), Type: "more", Message: fmt.Sprintf("event %d", i)})
+		if err := s.Save(ctx, r); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	sum, err := s.LoadSummary(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.EventLog.File == first.EventLog.File {
+		t.Fatalf("the event log %s was never rewritten past 3 blocks", sum.EventLog.File)
+	}
+	if _, err := s.cc.NewBlobClient(s.prefix+first.EventLog.File).GetProperties(ctx, nil); err == nil {
+		t.Fatalf("the old event log %s is still there", first.EventLog.File)
+	}
+	list, err := s.cc.NewBlockBlobClient(s.prefix+sum.EventLog.File).GetBlockList(ctx, "committed", nil)
+	if err != nil || len(list.CommittedBlocks) >= 3 {
+		t.Fatalf("the new log: %v, %d blocks", err, len(list.CommittedBlocks))
+	}
+	evs, err := s.Events(ctx, id, EventFilter{}, 0)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("events after the rewrite: %v, %d", err, len(evs))
+	}
+	for i, e := range FilterEvents(evs, EventFilter{Type: "more"}) {
+		if e.Message != fmt.Sprintf("event %d", i) {
+			t.Fatalf("event %d is %q: order lost", i, e.Message)
+		}
+	}
+}
