@@ -1074,3 +1074,16 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// ImageArchitecture is the CPU architecture (ArchitectureX64 or
+// ArchitectureArm) of azure.image as the configuration states it:
+// azure.image_architecture when set, else arm64 when a URN's offer or SKU
+// contains "arm64". An invalid reference (refused by validation) counts as
+// x64.
+func ImageArchitecture(image, override string) string {
+	a, err := imageArchitecture(image, override)
+	if err != nil {
+		return ArchitectureX64
+	}
+	return a
+}
