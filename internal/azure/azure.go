@@ -90,22 +90,27 @@ func ClientOptions() *arm.ClientOptions {
 // Tag names every resource k0rdentctl creates carries.
 const (
 	TagDeployment = "k0rdentctl-deployment"
+	TagName       = "k0rdentctl-name"
 	TagOwner      = "owner"
 	TagCreated    = "created"
 	TagCreatedBy  = "created-by"
 	CreatedBy     = "k0rdentctl"
 )
 
-// Tags are the tags of a deployment's resources: its id (how leftovers are
-// found without the state record), owner and creation time (the
-// deployment's, so that a second run changes nothing), k0rdentctl as the
-// creator, and the configuration's azure.tags (which cannot override those).
-func Tags(deploymentID, owner string, created time.Time, extra map[string]string) map[string]*string {
+// Tags are the tags of a deployment's resources: its id and its
+// metadata.name (how leftovers are found without the state record), owner
+// and creation time (the deployment's, so that a second run changes
+// nothing), k0rdentctl as the creator, and the configuration's azure.tags
+// (which cannot override those).
+func Tags(deploymentID, name, owner string, created time.Time, extra map[string]string) map[string]*string {
 	out := map[string]*string{}
 	for k, v := range extra {
 		out[k] = ptr(v)
 	}
 	out[TagDeployment] = ptr(deploymentID)
+	if name != "" {
+		out[TagName] = ptr(name)
+	}
 	out[TagCreated] = ptr(created.UTC().Format(time.RFC3339))
 	out[TagCreatedBy] = ptr(CreatedBy)
 	if owner != "" {
@@ -115,9 +120,15 @@ func Tags(deploymentID, owner string, created time.Time, extra map[string]string
 }
 
 // TagFilter is the ARM $filter that finds a deployment's resources and
-// resource groups by tag.
+// resource groups by its id.
 func TagFilter(deploymentID string) string {
 	return fmt.Sprintf("tagName eq '%s' and tagValue eq '%s'", TagDeployment, deploymentID)
+}
+
+// NameFilter finds them by the configuration's metadata.name, for when the
+// record (and so the id) is lost.
+func NameFilter(name string) string {
+	return fmt.Sprintf("tagName eq '%s' and tagValue eq '%s'", TagName, name)
 }
 
 func ptr[T any](v T) *T { return &v }

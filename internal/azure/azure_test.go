@@ -36,8 +36,8 @@ func TestSessionSubscriptionFromConfigThenEnvironment(t *testing.T) {
 
 func TestTagsAreStableAndCannotBeOverridden(t *testing.T) {
 	created := time.Date(2026, 12, 3, 10, 0, 0, 0, time.FixedZone("CET", 3600))
-	tags := Tags("k0rdent-abc12345", "ops@example.com", created, map[string]string{"cost-center": "42", TagDeployment: "other"})
-	want := map[string]string{TagDeployment: "k0rdent-abc12345", TagOwner: "ops@example.com", TagCreated: "2026-12-03T09:00:00Z",
+	tags := Tags("k0rdent-abc12345", "dev", "ops@example.com", created, map[string]string{"cost-center": "42", TagDeployment: "other"})
+	want := map[string]string{TagDeployment: "k0rdent-abc12345", TagName: "dev", TagOwner: "ops@example.com", TagCreated: "2026-12-03T09:00:00Z",
 		TagCreatedBy: CreatedBy, "cost-center": "42"}
 	if len(tags) != len(want) {
 		t.Fatalf("tags %v", tags)

@@ -75,3 +75,14 @@ func TemplateNote(name string) string {
 	}
 	return "this template builds the management cluster on Azure VMs (management.mode azure), which this build cannot do yet: deploy refuses it unless --kubeconfig names a cluster you already have. For such a cluster, start from: k0rdentctl config init --template existing"
 }
+
+// ParseTemplate parses a configuration template (see Parse): the
+// configuration `config init --template name` would write.
+func ParseTemplate(name string) (*Config, Diagnostics, error) {
+	data, err := TemplateContent(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, diags := Parse(data)
+	return cfg, diags, nil
+}

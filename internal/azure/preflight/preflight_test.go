@@ -14,13 +14,9 @@ import (
 // template is a configuration template with defaults applied.
 func template(t *testing.T, name string) *config.Config {
 	t.Helper()
-	data, err := config.TemplateContent(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := config.Parse(data)
-	if cfg == nil {
-		t.Fatalf("template %s: %v", name, diags)
+	cfg, diags, err := config.ParseTemplate(name)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("template %s: %v %v", name, err, diags)
 	}
 	return cfg
 }

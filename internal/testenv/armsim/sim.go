@@ -77,6 +77,13 @@ type Sim struct {
 	pending map[string]message
 
 	transports map[string]policy.Transporter // by SDK client name
+	// routes are the transports serving the long-running operation on a
+	// path (lower case), so that its polls reach the fake that started it;
+	// stale paths ended in an error, after which the SDK fake would keep
+	// answering "empty" for that path: their next operation gets a fresh
+	// transport.
+	routes map[string]policy.Transporter
+	stale  map[string]bool
 }
 
 // Call is one request the simulation answered.
@@ -128,11 +135,41 @@ func New(opts Options) *Sim {
 		principals: map[string]bool{},
 		pending:    map[string]message{},
 	}
-	s.transports = map[string]policy.Transporter{}
-	for _, reg := range []func(map[string]policy.Transporter){s.resourcesTransports, s.networkTransports, s.computeTransports, s.authorizationTransports} {
-		reg(s.transports)
-	}
+	s.transports = s.newTransports()
+	s.routes, s.stale = map[string]policy.Transporter{}, map[string]bool{}
 	return s
+}
+
+// newTransports are the SDK fake transports of every simulated client.
+func (s *Sim) newTransports() map[string]policy.Transporter {
+	m := map[string]policy.Transporter{}
+	for _, reg := range []func(map[string]policy.Transporter){s.resourcesTransports, s.networkTransports, s.computeTransports, s.authorizationTransports} {
+		reg(m)
+	}
+	return m
+}
+
+// route picks the transport for a request: a poll goes where its
+// operation started; a new operation on a path whose last one failed gets
+// fresh fakes.
+func (s *Sim) route(req *http.Request, client string, tr policy.Transporter) (policy.Transporter, string) {
+	clean := server.SanitizePagerPollerPath(req.URL.Path)
+	base := strings.ToLower(clean)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case clean != req.URL.Path:
+		if t, ok := s.routes[base]; ok {
+			return t, base
+		}
+	case req.Method != http.MethodGet && req.Method != http.MethodHead:
+		if s.stale[base] {
+			tr = s.newTransports()[client]
+			delete(s.stale, base)
+		}
+		s.routes[base] = tr
+	}
+	return tr, base
 }
 
 // SubscriptionID is the simulated subscription.
@@ -210,11 +247,12 @@ func (s *Sim) do(req *http.Request, api string, call *Call) (*http.Response, err
 	}
 	msg := &message{}
 	req = req.WithContext(context.WithValue(req.Context(), messageKey{}, msg))
+	tr, key := s.route(req, client, tr)
 	resp, err := tr.Do(req)
-	if err != nil && msg.text == "" {
+	if err != nil {
 		s.mu.Lock()
-		key := strings.ToLower(server.SanitizePagerPollerPath(req.URL.Path))
-		if m, ok := s.pending[key]; ok {
+		s.stale[key] = true
+		if m, ok := s.pending[key]; ok && msg.text == "" {
 			*msg = m
 			delete(s.pending, key)
 		}

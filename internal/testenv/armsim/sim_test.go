@@ -310,6 +310,15 @@ func TestVMFaultsQuotaAndSKUs(t *testing.T) {
 	if _, err := poll(c.vms.BeginCreateOrUpdate(ctx, rg, "w1", vmBody(c.location, "Standard_D4s_v5", "1", nic, false), nil)); err == nil {
 		t.Fatal("a second PUT of a Failed VM must not succeed")
 	}
+	// Deleted and created again (an operation on the same path after one
+	// that failed), it succeeds.
+	if _, err := poll(c.vms.BeginDelete(ctx, rg, "w1", nil)); err != nil {
+		t.Fatalf("deleting the failed VM: %v", err)
+	}
+	nic = c.nic(ctx, t, subnet, "w1")
+	if _, err := poll(c.vms.BeginCreateOrUpdate(ctx, rg, "w1", vmBody(c.location, "Standard_D4s_v5", "1", nic, false), nil)); err != nil {
+		t.Fatalf("creating the VM again: %v", err)
+	}
 
 	// Spot capacity: refused, nothing created.
 	sim.FailSpot(1)
