@@ -130,6 +130,11 @@ var otherTools = map[string]string{
 	"name":                      "az ad sp create-for-rbac",
 	"role":                      "az ad sp create-for-rbac",
 	"scopes":                    "az ad sp create-for-rbac",
+	"ids":                       "az resource delete",
+	"publisher":                 "az vm image list",
+	"offer":                     "az vm image list",
+	"sku":                       "az vm image list",
+	"all":                       "az vm image list",
 }
 
 // checkHints returns every command reference in texts that names a command
