@@ -26,11 +26,15 @@ func newCredentialsCommand(o *Options) *cobra.Command {
 clusters) with a service principal, given to it as a k0rdent Credential that
 references an AzureClusterIdentity and the Secret holding the client secret.
 
-credentials setup makes those objects from a service principal you have;
-credentials status checks them. Creating the service principal itself, and
-rotating or deleting it, are not built yet.`,
+credentials setup makes those objects from a service principal you have, or
+from one it creates (--create-principal, or create_principal: true in
+software.k0rdent.credential); credentials status checks them. A principal
+k0rdentctl created is rotated by credentials rotate and deleted by
+credentials cleanup; one you gave stays yours (rotate its secret with
+region rotate-credentials).`,
 	}
-	cmd.AddCommand(newCredentialsSetupCommand(o), newCredentialsStatusCommand(o))
+	cmd.AddCommand(newCredentialsSetupCommand(o), newCredentialsStatusCommand(o),
+		newCredentialsRotateCommand(o), newCredentialsCleanupCommand(o))
 	return cmd
 }
 
@@ -38,6 +42,9 @@ rotating or deleting it, are not built yet.`,
 type credentialsSetupOptions struct {
 	*Options
 	Timeout time.Duration
+	// CreatePrincipal: make the service principal (also
+	// software.k0rdent.credential.create_principal).
+	CreatePrincipal bool
 }
 
 func newCredentialsSetupCommand(o *Options) *cobra.Command {
@@ -56,14 +63,26 @@ The principal comes from the configuration, then the environment:
   client ID      software.k0rdent.credential.client_id, else AZURE_CLIENT_ID
   client secret  software.k0rdent.credential.client_secret_file, else AZURE_CLIENT_SECRET
   tenant         azure.tenant_id, else AZURE_TENANT_ID
+
+With --create-principal (or create_principal: true) k0rdentctl creates it
+instead, signed in to Azure as you are (az login, or the AZURE_* variables of
+azidentity): application <deployment-id>-cluster-deployment-sp and its service
+principal in Microsoft Entra ID (Microsoft Graph), a password whose secret goes
+to a 0600 file under state/secrets/, and Contributor on the subscription
+(azure.subscription_id or AZURE_SUBSCRIPTION_ID). Your identity needs to be
+allowed to create applications and to assign roles on the subscription. The
+ids (never the secret) are kept in the deployment record, so a second run
+finds them and an interrupted run goes on.
 The secret goes only into the Secret: never into the state record, events or
 output. Running it again changes nothing, or updates what differs (a new
 secret, for example).`,
 		Example: `  AZURE_CLIENT_SECRET=... k0rdentctl credentials setup
+  k0rdentctl credentials setup --create-principal
   k0rdentctl credentials setup --timeout 10m -o json`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return so.run(cmd.Context()) },
 	}
 	cmd.Flags().DurationVar(&so.Timeout, "timeout", 5*time.Minute, "how long to wait for the Credential to be ready")
+	cmd.Flags().BoolVar(&so.CreatePrincipal, "create-principal", false, "create the service principal in Microsoft Entra ID (as create_principal: true does)")
 	return cmd
 }
 
@@ -71,37 +90,61 @@ func (o *credentialsSetupOptions) run(ctx context.Context) error {
 	if o.Timeout <= 0 {
 		return usageError(fmt.Errorf("--timeout %s: give how long to wait, such as 5m", o.Timeout))
 	}
-	cfg, _, err := o.loadConfig()
+	cfg, raw, err := o.loadConfig()
 	if err != nil {
 		return err
 	}
-	p, err := credentials.PrincipalFrom(cfg, filepath.Dir(o.ConfigPath), os.Getenv)
-	if err != nil {
-		var m *credentials.MissingError
-		if errors.As(err, &m) {
-			return err
+	create := o.CreatePrincipal || cfg.Software.K0rdent.Credential.CreatePrincipal
+	if create && (cfg.Software.K0rdent.Credential.ClientID != "" || cfg.Software.K0rdent.Credential.ClientSecretFile != "") {
+		return usageError(errors.New("--create-principal makes a new service principal, but software.k0rdent.credential names yours (client_id or client_secret_file): remove those to have k0rdentctl create one, or leave out --create-principal"))
+	}
+	var p credentials.Principal
+	if !create {
+		if p, err = credentials.PrincipalFrom(cfg, filepath.Dir(o.ConfigPath), os.Getenv); err != nil {
+			var m *credentials.MissingError
+			if errors.As(err, &m) {
+				return err
+			}
+			return usageError(err)
 		}
-		return usageError(err)
 	}
 	kc, err := o.managementClients(ctx)
 	if err != nil {
 		return err
 	}
-	store, err := o.store()
-	if err != nil {
-		return err
-	}
-	sess, warn, err := o.existingSession(ctx, store, cfg)
-	if err != nil {
-		return err
-	}
-	if warn != "" {
-		fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", warn)
+	var sess *state.Session
+	if create {
+		// The principal is recorded: the deployment's record is made
+		// when there is none yet, and held locked.
+		if sess, _, err = o.openSession(ctx, cfg, raw); err != nil {
+			return err
+		}
+	} else {
+		store, err := o.store()
+		if err != nil {
+			return err
+		}
+		var warn string
+		if sess, warn, err = o.existingSession(ctx, store, cfg); err != nil {
+			return err
+		}
+		if warn != "" {
+			fmt.Fprintf(o.IO.ErrOut, "Warning: %s\n", warn)
+		}
 	}
 	deploymentID := ""
 	if sess != nil {
 		defer sess.Close()
 		deploymentID = sess.ID()
+	}
+	if create {
+		e, err := o.entra(cfg, deploymentID)
+		if err != nil {
+			return err
+		}
+		if p, err = e.Ensure(ctx, sess.Snapshot().AzurePrincipal, credentials.Saver(ctx, sess)); err != nil {
+			return err
+		}
 	}
 	names := credentials.NamesFrom(cfg)
 	setup := &credentials.Setup{Client: kc.Client, Names: names, Principal: p, DeploymentID: deploymentID,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
@@ -63,6 +64,7 @@ func (d *deployOptions) run(ctx context.Context) error {
 	}
 	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
 	env.Force = d.Force
+	env.Entra = func(id string) (*credentials.Entra, error) { return d.entra(cfg, id) }
 	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren}
 	missing := deploy.Check(env, opts)
 	if blocking := deploy.Blocking(missing); len(blocking) > 0 {

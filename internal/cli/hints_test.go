@@ -250,7 +250,7 @@ func TestHintsNameRealCommandsAndFlags(t *testing.T) {
 func TestCheckHintsFindsBadReferences(t *testing.T) {
 	root := NewRootCommand(&Options{})
 	bad := []shownText{
-		{"a", "then run: k0rdentctl credentials rotate"},
+		{"a", "then run: k0rdentctl credentials renew"},
 		{"b", "see `k0rdentctl region stat`"},
 		{"c", "run k0rdentctl status --no-such-flag"},
 		{"d", "choose another with --context"},

@@ -58,6 +58,9 @@ type Options struct {
 	// Now is the clock; tests set it.
 	Now func() time.Time
 
+	// Hooks reach test servers instead of Azure; zero in production.
+	Hooks Hooks
+
 	// backend is the configuration's state section, once it is loaded.
 	backend *config.State
 	// commandPath names the running command, for a lock's holder.
@@ -80,7 +83,13 @@ func (o *Options) structured() bool { return o.Output == ui.FormatJSON || o.Outp
 
 // Execute runs k0rdentctl with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, streams IOStreams, build BuildInfo) int {
-	o := &Options{IO: streams, Build: build}
+	return ExecuteWith(ctx, args, streams, build, Hooks{})
+}
+
+// ExecuteWith is Execute with hooks: tests run the whole command against
+// their simulations of Azure.
+func ExecuteWith(ctx context.Context, args []string, streams IOStreams, build BuildInfo, hooks Hooks) int {
+	o := &Options{IO: streams, Build: build, Hooks: hooks}
 	root := NewRootCommand(o)
 	root.SetArgs(args)
 	root.SetIn(streams.In)

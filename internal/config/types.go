@@ -189,6 +189,7 @@ type Credential struct {
 	SecretName       string `yaml:"secret_name,omitempty" json:"secret_name,omitempty" jsonschema_description:"Name of the Secret holding the service principal's client secret. Default azure-cluster-identity-secret."`
 	ClientID         string `yaml:"client_id,omitempty" json:"client_id,omitempty" jsonschema_description:"Application (client) ID of the service principal (a GUID). Empty: AZURE_CLIENT_ID. k0rdentctl credentials setup makes the Credential from it."`
 	ClientSecretFile string `yaml:"client_secret_file,omitempty" json:"client_secret_file,omitempty" jsonschema_description:"File holding the service principal's client secret. Empty: AZURE_CLIENT_SECRET."`
+	CreatePrincipal  bool   `yaml:"create_principal,omitempty" json:"create_principal,omitempty" jsonschema_description:"k0rdentctl creates the service principal (application <deployment-id>-cluster-deployment-sp, Contributor on the subscription, its secret in a 0600 file under state/secrets/), rotates it (credentials rotate) and deletes it (credentials cleanup). Exclusive with client_id and client_secret_file. Default false."`
 }
 
 // Regional configures k0rdent regional management clusters.

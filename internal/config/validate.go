@@ -579,6 +579,10 @@ func (v *validator) k0rdent() {
 	if cr.IdentityName != "" && cr.IdentityName == cr.SecretName {
 		v.errorf("software.k0rdent.credential.secret_name", "", "secret_name must differ from identity_name (%q)", cr.IdentityName)
 	}
+	if cr.CreatePrincipal && (cr.ClientID != "" || cr.ClientSecretFile != "") {
+		v.errorf("software.k0rdent.credential.create_principal", "remove create_principal to use your principal, or remove client_id and client_secret_file to have k0rdentctl create one",
+			"create_principal: true makes a new service principal, but client_id or client_secret_file names one you have")
+	}
 	if cr.ClientID != "" && !guidRe().MatchString(cr.ClientID) {
 		v.errorf("software.k0rdent.credential.client_id", "", "%q is not a client ID: use the application (client) ID GUID of the service principal, or leave it empty", cr.ClientID)
 	}

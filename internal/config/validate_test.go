@@ -585,6 +585,17 @@ func TestValidConfigurationsAndWarnings(t *testing.T) {
 			t.Fatal(ds.Error())
 		}
 	})
+	t.Run("create_principal with a principal of the user's is refused", func(t *testing.T) {
+		_, ds := Parse([]byte(baseYAML + "software:\n  k0rdent:\n    credential:\n      create_principal: true\n      client_id: 11111111-2222-3333-4444-555555555555\n"))
+		d, ok := findDiag(ds.Errors(), "software.k0rdent.credential.create_principal", "names one you have")
+		if !ok || !strings.Contains(d.Hint, "remove create_principal") {
+			t.Fatalf("no error naming the conflict and its fix: %s", ds.Error())
+		}
+		_, ds = Parse([]byte(baseYAML + "software:\n  k0rdent:\n    credential:\n      create_principal: true\n"))
+		if ds.HasErrors() {
+			t.Fatal(ds.Errors().Error())
+		}
+	})
 	t.Run("child outside the regional ClusterDeployment namespace warns on 1.5 (kcm issue 2152)", func(t *testing.T) {
 		yml := withRegional(`
 - {name: r1, location: eastus, cluster_deployment_ref: r1-cd}

@@ -6,7 +6,8 @@
 // configuration.
 //
 // The service principal is the user's (client_id with client_secret_file or
-// AZURE_CLIENT_SECRET); creating one in Microsoft Entra ID is not built yet.
+// AZURE_CLIENT_SECRET), or one Entra creates, rotates and deletes
+// (principal.go).
 // The client secret goes only into the Secret: never into the record, events
 // or output.
 package credentials
@@ -96,8 +97,8 @@ type MissingError struct{ Missing []string }
 
 func (e *MissingError) Error() string {
 	return "the Azure service principal is incomplete: " + strings.Join(e.Missing, "; ") +
-		". Creating a service principal is not built into k0rdentctl yet: make one with Contributor on the subscription " +
-		"(for example: az ad sp create-for-rbac --name NAME --role Contributor --scopes /subscriptions/SUBSCRIPTION-ID) and give its appId, password and tenant as above"
+		". Or let k0rdentctl create one with Contributor on the subscription: k0rdentctl credentials setup --create-principal " +
+		"(or create_principal: true in software.k0rdent.credential, for deploy)"
 }
 
 // Usage says the error is the user's input to fix (exit code 2).

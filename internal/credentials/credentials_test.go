@@ -29,7 +29,7 @@ func TestPrincipalFrom(t *testing.T) {
 	if !errors.As(err, &m) || len(m.Missing) != 3 {
 		t.Fatalf("empty principal: %v", err)
 	}
-	for _, want := range []string{EnvClientID, EnvTenantID, EnvClientSecret, "client_secret_file", "az ad sp create-for-rbac"} {
+	for _, want := range []string{EnvClientID, EnvTenantID, EnvClientSecret, "client_secret_file", "credentials setup --create-principal"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err, want)
 		}

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,8 +31,8 @@ func (p *credentialsPhase) Requires() []string { return []string{k0rdent.PhaseRe
 
 func (p *credentialsPhase) Wanted() (bool, string) {
 	c := p.env.Config.Software.K0rdent.Credential
-	if c.ClientID == "" && c.ClientSecretFile == "" {
-		return false, "no service principal in software.k0rdent.credential (client_id): the Credential is expected to exist, or made with k0rdentctl credentials setup"
+	if c.ClientID == "" && c.ClientSecretFile == "" && !c.CreatePrincipal {
+		return false, "no service principal in software.k0rdent.credential (client_id, or create_principal: true): the Credential is expected to exist, or made with k0rdentctl credentials setup"
 	}
 	return true, ""
 }
@@ -41,6 +42,15 @@ func (p *credentialsPhase) ShouldRun(context.Context) (bool, string, error) { re
 func (p *credentialsPhase) DryRun(context.Context) ([]string, error) {
 	n := credentials.NamesFrom(p.env.Config)
 	c := p.env.Config.Software.K0rdent.Credential
+	if c.CreatePrincipal {
+		return []string{
+			"create (or find) application <deployment-id>-cluster-deployment-sp and its service principal in Microsoft Entra ID",
+			"add a password to it, its secret written to a 0600 file under state/secrets/ (never recorded)",
+			"assign it Contributor on the subscription",
+			fmt.Sprintf("apply Secret %s/%s, AzureClusterIdentity %s/%s, Credential %s/%s and ConfigMap %s/%s with it", n.Namespace, n.Secret, n.Namespace, n.Identity, n.Namespace, n.Credential, n.Namespace, n.ResourceTemplate()),
+			fmt.Sprintf("wait up to %s for k0rdent to mark the Credential ready", credentialsTimeout),
+		}, nil
+	}
 	secret := "AZURE_CLIENT_SECRET"
 	if c.ClientSecretFile != "" {
 		secret = c.ClientSecretFile
@@ -61,9 +71,9 @@ func orEnv(v, env string) string {
 }
 
 func (p *credentialsPhase) Run(ctx context.Context, prog phase.Progress) error {
-	pr, err := credentials.PrincipalFrom(p.env.Config, filepath.Dir(p.env.ConfigPath), os.Getenv)
+	pr, err := p.principal(ctx)
 	if err != nil {
-		return phase.Permanent(err)
+		return err
 	}
 	kc, err := p.env.Management.Clients(ctx)
 	if err != nil {
@@ -90,4 +100,23 @@ func (p *credentialsPhase) Verify(ctx context.Context) (bool, string, error) {
 		return false, "", err
 	}
 	return rep.Complete(), "Credential " + rep.Message, nil
+}
+
+// principal is the configured one, or the one the deployment creates.
+func (p *credentialsPhase) principal(ctx context.Context) (credentials.Principal, error) {
+	if !p.env.Config.Software.K0rdent.Credential.CreatePrincipal {
+		pr, err := credentials.PrincipalFrom(p.env.Config, filepath.Dir(p.env.ConfigPath), os.Getenv)
+		if err != nil {
+			return pr, phase.Permanent(err)
+		}
+		return pr, nil
+	}
+	if p.env.Session == nil || p.env.Entra == nil {
+		return credentials.Principal{}, phase.Permanent(errors.New("creating the service principal needs the deployment record and access to Azure"))
+	}
+	e, err := p.env.Entra(p.env.Session.ID())
+	if err != nil {
+		return credentials.Principal{}, phase.Permanent(err)
+	}
+	return e.Ensure(ctx, p.env.Session.Snapshot().AzurePrincipal, credentials.Saver(ctx, p.env.Session))
 }

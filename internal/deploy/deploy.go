@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
+	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
@@ -39,6 +40,9 @@ type Env struct {
 	Force bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Entra manages the service principal the deployment creates
+	// (software.k0rdent.credential.create_principal); nil: not available.
+	Entra func(deploymentID string) (*credentials.Entra, error)
 }
 
 func (e *Env) now() time.Time {

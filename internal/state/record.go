@@ -46,6 +46,10 @@ type Record struct {
 	Management      Management      `json:"management"`
 	K0rdent         K0rdent         `json:"k0rdent"`
 	K0rdentRegional K0rdentRegional `json:"k0rdent_regional"`
+	// AzurePrincipal is the service principal k0rdentctl created for
+	// k0rdent's Azure Credential (credentials setup --create-principal);
+	// nil when the user gave one or none was made.
+	AzurePrincipal *AzurePrincipal `json:"azure_principal,omitempty"`
 	// ResumeCommand is the command line that runs the last run again (and so
 	// resumes it), e.g. "k0rdentctl region deploy regional-useast"; status
 	// prints it as the next step.
@@ -498,4 +502,28 @@ func (c RegionalCluster) MarshalJSON() ([]byte, error) {
 		out.ClusterDeploymentCreated = &v
 	}
 	return json.Marshal(out)
+}
+
+// AzurePrincipal is a service principal k0rdentctl created in Microsoft
+// Entra ID: ids only. Its client secret is in the 0600 file SecretFile,
+// never here.
+type AzurePrincipal struct {
+	DisplayName string `json:"display_name"`
+	TenantID    string `json:"tenant_id"`
+	// ApplicationObjectID and ClientID (the appId) are the application's.
+	ApplicationObjectID string `json:"application_object_id"`
+	ClientID            string `json:"client_id"`
+	// ServicePrincipalID is the service principal's object id, what role
+	// assignments name.
+	ServicePrincipalID string `json:"service_principal_id,omitempty"`
+	// RoleAssignmentID is the Contributor assignment on the subscription.
+	RoleAssignmentID string `json:"role_assignment_id,omitempty"`
+	// PasswordKeyID is the key id of the password in SecretFile.
+	PasswordKeyID string `json:"password_key_id,omitempty"`
+	SecretFile    string `json:"secret_file,omitempty"`
+	// PendingPasswordKeyID is a rotation under way: the new password, in
+	// SecretFile + ".new", not yet held everywhere. The old one is removed
+	// only when it is.
+	PendingPasswordKeyID string    `json:"pending_password_key_id,omitempty"`
+	CreatedAt            time.Time `json:"created_at"`
 }
