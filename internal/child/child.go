@@ -16,6 +16,7 @@ import (
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	corev1 "k8s.io/api/core/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -91,6 +92,11 @@ type Create struct {
 	DeploymentID   string
 	Timeout        time.Duration
 	Progress       func(string)
+	// CopyRegionKubeconfig: k0rdent is older than 1.6.0, which does not
+	// copy a ClusterDeployment-backed region's kubeconfig Secret into the
+	// namespace of a child placed in the region (kcm issue 2152); Run
+	// copies it.
+	CopyRegionKubeconfig bool
 }
 
 // Plan checks everything before anything is created and returns the
@@ -157,12 +163,17 @@ func (c *Create) Run(ctx context.Context) (*kcmv1.ClusterDeployment, error) {
 	case err != nil && !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("reading ClusterDeployment %s/%s: %w", cd.Namespace, cd.Name, err)
 	}
-	if err := kube.Apply(ctx, c.Client, cd); err != nil {
-		return nil, err
-	}
 	progress := c.Progress
 	if progress == nil {
 		progress = func(string) {}
+	}
+	if c.CopyRegionKubeconfig && c.Spec.Region != "" {
+		if err := c.copyRegionKubeconfig(ctx, progress); err != nil {
+			return nil, err
+		}
+	}
+	if err := kube.Apply(ctx, c.Client, cd); err != nil {
+		return nil, err
 	}
 	progress(fmt.Sprintf("applied ClusterDeployment %s/%s from template %s", cd.Namespace, cd.Name, cd.Spec.Template))
 	key := client.ObjectKeyFromObject(cd)
@@ -273,4 +284,58 @@ func Kubeconfig(ctx context.Context, c client.Client, key client.ObjectKey) ([]b
 // Lines says what a Plan's ClusterDeployment is, for output.
 func Lines(cd *kcmv1.ClusterDeployment) string {
 	return strings.Join([]string{"ClusterDeployment " + cd.Namespace + "/" + cd.Name, "template " + cd.Spec.Template, "credential " + cd.Spec.Credential}, ", ")
+}
+
+// AnnotationCopiedFrom names the Secret a copy k0rdentctl made came from.
+const AnnotationCopiedFrom = "k0rdentctl.io/copied-from"
+
+// copyRegionKubeconfig copies the kubeconfig Secret of the region's
+// ClusterDeployment into the child's namespace when the two differ: k0rdent
+// 1.5 looks for it there and leaves the child stuck with "could not get
+// KubeConfig secret" otherwise (kcm issue 2152, fixed in 1.6.0). A Secret
+// of that name that k0rdentctl did not make is left alone.
+func (c *Create) copyRegionKubeconfig(ctx context.Context, progress func(string)) error {
+	s := c.Spec
+	rg := &kcmv1.Region{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: s.Region}, rg); err != nil {
+		if apierrors.IsNotFound(err) {
+			return &InvalidError{fmt.Errorf("Region %s does not exist; %s", s.Region, credentialHint(s))}
+		}
+		return fmt.Errorf("reading Region %s: %w", s.Region, err)
+	}
+	ref := rg.Spec.ClusterDeployment
+	if ref == nil || ref.Namespace == s.Namespace {
+		return nil
+	}
+	src := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name + "-kubeconfig"}
+	orig := &corev1.Secret{}
+	if err := c.Client.Get(ctx, src, orig); err != nil {
+		return fmt.Errorf("reading Secret %s, the kubeconfig of region %s, to copy it into namespace %s (kcm issue 2152): %w", src, s.Region, s.Namespace, err)
+	}
+	dst := client.ObjectKey{Namespace: s.Namespace, Name: src.Name}
+	cur := &corev1.Secret{}
+	switch err := c.Client.Get(ctx, dst, cur); {
+	case err == nil && !regional.CreatedByUs(cur.Labels):
+		progress(fmt.Sprintf("Secret %s exists and was not made by k0rdentctl: left as it is; k0rdent 1.5 uses it as region %s's kubeconfig", dst, s.Region))
+		return nil
+	case err == nil && maps.EqualFunc(cur.Data, orig.Data, func(a, b []byte) bool { return string(a) == string(b) }):
+		return nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading Secret %s: %w", dst, err)
+	}
+	labels := map[string]string{regional.LabelManagedBy: regional.ManagedByValue}
+	if c.DeploymentID != "" {
+		labels[regional.LabelDeployment] = c.DeploymentID
+	}
+	cp := &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: dst.Namespace, Name: dst.Name, Labels: labels, Annotations: map[string]string{AnnotationCopiedFrom: src.String()}},
+		Type:       orig.Type,
+		Data:       orig.Data,
+	}
+	if err := kube.Apply(ctx, c.Client, cp); err != nil {
+		return fmt.Errorf("copying Secret %s into namespace %s: %w", src, s.Namespace, err)
+	}
+	progress(fmt.Sprintf("copied Secret %s (region %s's kubeconfig) into namespace %s: k0rdent 1.5 looks for it there and does not copy it (kcm issue 2152, fixed in 1.6.0)", src, s.Region, s.Namespace))
+	return nil
 }

@@ -125,7 +125,7 @@ func (o *childCreateOptions) run(cmd *cobra.Command, name string) error {
 		defer sess.Close()
 		id = sess.ID()
 	}
-	create := &child.Create{Client: kc.Client, Spec: spec, SubscriptionID: sub, DeploymentID: id, Timeout: timeout, Progress: o.progressFunc()}
+	create := &child.Create{Client: kc.Client, Spec: spec, SubscriptionID: sub, DeploymentID: id, CopyRegionKubeconfig: cfg.K0rdentBefore("1.6.0"), Timeout: timeout, Progress: o.progressFunc()}
 	cd, err := create.Run(ctx)
 	var ie *child.InvalidError
 	if errors.As(err, &ie) {

@@ -606,6 +606,17 @@ func (v *validator) semverField(path, value, what, example string) (*semver.Vers
 	return ver, true
 }
 
+// K0rdentBefore reports whether software.k0rdent.version is a release
+// before v (pre-releases count as their release); false when it cannot be
+// read.
+func (c *Config) K0rdentBefore(v string) bool {
+	ver, err := semver.StrictNewVersion(c.Software.K0rdent.Version)
+	if err != nil {
+		return false
+	}
+	return releaseOf(ver).LessThan(semver.MustParse(v))
+}
+
 func releaseOf(v *semver.Version) *semver.Version {
 	r, _ := v.SetPrerelease("")
 	r, _ = r.SetMetadata("")
@@ -949,7 +960,7 @@ func (v *validator) regionNamespace(path, region, namespace string) {
 	if !ok || rc.ClusterDeployment == nil || rc.ClusterDeploymentRef == "" || rc.ClusterDeployment.Namespace == namespace {
 		return
 	}
-	v.warnf(path, "", "k0rdent %s does not copy region %q's kubeconfig Secret into namespace %q (kcm issue 2152, fixed in 1.6.0), so this cluster would stay stuck: put it in namespace %q, or use k0rdent 1.6.0 or newer",
+	v.warnf(path, "", "k0rdent %s does not copy region %q's kubeconfig Secret into namespace %q (kcm issue 2152, fixed in 1.6.0): k0rdentctl copies it there (labelled as its own) when it creates this cluster, and k0rdent's own retries of the cluster wait for that; to do without the copy, put the cluster in namespace %q or use k0rdent 1.6.0 or newer",
 		v.c.Software.K0rdent.Version, region, namespace, rc.ClusterDeployment.Namespace)
 }
 

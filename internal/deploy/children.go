@@ -84,7 +84,7 @@ func (p *childPhase) Run(ctx context.Context, prog phase.Progress) error {
 	if p.env.Session != nil {
 		id = p.env.Session.ID()
 	}
-	create := &child.Create{Client: kc.Client, Spec: child.SpecFrom(p.cc), SubscriptionID: sub, DeploymentID: id,
+	create := &child.Create{Client: kc.Client, Spec: child.SpecFrom(p.cc), SubscriptionID: sub, DeploymentID: id, CopyRegionKubeconfig: p.env.Config.K0rdentBefore("1.6.0"),
 		Timeout: time.Duration(cfg.Timeouts.ChildCluster), Progress: func(s string) { prog.Printf("%s", s) }}
 	cd, err := create.Run(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -157,6 +159,9 @@ func (p *credentialsPhase) Run(ctx context.Context, prog phase.Progress) error {
 		}
 		chk, err := p.wait(ctx, prog, mc)
 		if err != nil {
+			return err
+		}
+		if err := p.copyResourceTemplate(ctx, prog, mc, identity); err != nil {
 			return err
 		}
 		if err := p.r.update(ctx, func(c *state.RegionalCluster) { c.CredentialsPropagated = true }); err != nil {
@@ -327,7 +332,77 @@ func (p *credentialsPhase) Verify(ctx context.Context) (bool, string, error) {
 	if !chk.Done() {
 		return false, chk.Summary(), nil
 	}
+	want, have, err := resourceTemplates(ctx, mc.Client, rcl.Client, identity, p.r.env.namespace())
+	if err != nil {
+		return false, "", err
+	}
+	if want != nil && (have == nil || !maps.Equal(have.Data, want.Data)) {
+		return false, fmt.Sprintf("ConfigMap %s/%s is missing or old in regional cluster %s (k0rdent 1.5.0 does not copy it, kcm issue 2836)", p.r.env.namespace(), want.Name, region), nil
+	}
 	return true, "", nil
+}
+
+// resourceTemplates reads the identity's resource-template ConfigMap on
+// the management cluster (nil: there is none) and in the regional
+// cluster's namespace ns (nil: not there).
+func resourceTemplates(ctx context.Context, mgmt, rc client.Client, identity *corev1.ObjectReference, ns string) (want, have *corev1.ConfigMap, err error) {
+	name := identity.Name + "-resource-template"
+	want = &corev1.ConfigMap{}
+	if err := mgmt.Get(ctx, client.ObjectKey{Namespace: identity.Namespace, Name: name}, want); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("reading ConfigMap %s/%s: %w", identity.Namespace, name, err)
+	}
+	have = &corev1.ConfigMap{}
+	if err := rc.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, have); err != nil {
+		if apierrors.IsNotFound(err) {
+			return want, nil, nil
+		}
+		return nil, nil, fmt.Errorf("reading ConfigMap %s/%s in the regional cluster: %w", ns, name, err)
+	}
+	return want, have, nil
+}
+
+// copyResourceTemplate puts the identity's resource-template ConfigMap
+// (what gives Azure child clusters their cloud-provider configuration)
+// into the regional cluster beside the identity's copies: k0rdent 1.5.0
+// copies the identity and its Secret into a region but not this ConfigMap
+// (kcm issue 2836), so a child cluster in the region would come up
+// without its cloud provider configured.
+func (p *credentialsPhase) copyResourceTemplate(ctx context.Context, prog phase.Progress, mc *kube.Clients, identity *corev1.ObjectReference) error {
+	region, ns := p.r.rc.Name, p.r.env.namespace()
+	rcl, err := p.r.regional(ctx)
+	if err != nil {
+		return err
+	}
+	want, have, err := resourceTemplates(ctx, mc.Client, rcl.Client, identity, ns)
+	if err != nil {
+		return err
+	}
+	if want == nil {
+		prog.Printf("no ConfigMap %s/%s-resource-template on the management cluster: Azure child clusters get no cloud-provider configuration from it (k0rdentctl credentials setup makes it)", identity.Namespace, identity.Name)
+		return nil
+	}
+	if have != nil && maps.Equal(have.Data, want.Data) {
+		prog.Printf("ConfigMap %s/%s is in regional cluster %s", ns, want.Name, region)
+		return nil
+	}
+	labels := maps.Clone(want.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, Labels(region, p.r.env.deploymentID()))
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: want.Name, Labels: labels, Annotations: maps.Clone(want.Annotations)},
+		Data:       want.Data,
+	}
+	if err := kube.Apply(ctx, rcl.Client, cm); err != nil {
+		return p.fail("resource template not copied", fmt.Errorf("copying ConfigMap %s/%s into regional cluster %s: %w", ns, want.Name, region, err),
+			fixThen("check access to the regional cluster", region))
+	}
+	return p.r.event(ctx, p.name, EventCredentialCreated, "copied ConfigMap %s/%s into regional cluster %s: k0rdent 1.5.0 does not (kcm issue 2836), and Azure child clusters there need it for their cloud provider",
+		ns, want.Name, region)
 }
 
 // IdentityCheck is what a regional cluster holds of a Credential's

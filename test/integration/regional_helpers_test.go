@@ -224,6 +224,13 @@ func (w *regionalWorld) seedCredential() {
 		},
 	}}
 	rgMust(t, c.Create(ctx, idty))
+	// The resource template k0rdent's Azure guide makes beside them (the
+	// real one is a Sveltos template; its content does not matter here).
+	rgMust(t, c.Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgIdentity + "-resource-template",
+			Labels: map[string]string{"k0rdent.mirantis.com/component": "kcm"}, Annotations: map[string]string{"projectsveltos.io/template": "true"}},
+		Data: map[string]string{"configmap.yaml": "kind: Secret # azure-cloud-provider, rendered by Sveltos"},
+	}))
 	rgMust(t, c.Create(ctx, &kcmv1.Credential{
 		ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgCredential},
 		Spec: kcmv1.CredentialSpec{IdentityRef: &corev1.ObjectReference{

@@ -122,6 +122,16 @@ func opsTwoRegions(t *testing.T, w *regionalWorld) {
 	if err != nil || rep.Counts[regional.ReportDeployed] != 2 {
 		t.Fatalf("deploying the two regions: %v (counts %v)", err, rep.Counts)
 	}
+	// kcm issue 2836: k0rdent 1.5.0 (and so the stand-in) copies the
+	// identity into a region but not its resource-template ConfigMap;
+	// k0rdentctl puts it there.
+	for i, rc := range w.regionals[:2] {
+		cm := &corev1.ConfigMap{}
+		rgGet(t, rc.Client, client.ObjectKey{Namespace: rgNamespace, Name: rgIdentity + "-resource-template"}, cm)
+		if cm.Annotations["projectsveltos.io/template"] != "true" || cm.Labels[regional.LabelDeployment] == "" || !strings.Contains(cm.Data["configmap.yaml"], "azure-cloud-provider") {
+			t.Errorf("regional cluster %d: resource template %+v, want the management cluster's, labelled as k0rdentctl's", i, cm.ObjectMeta)
+		}
+	}
 }
 
 // opsChild creates a child ClusterDeployment using credential.
@@ -563,6 +573,7 @@ func TestRegionOpsRemove(t *testing.T) {
 		t.Fatalf("remove --force -y: exit %d", r.code)
 	}
 	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: "child-a"}, &kcmv1.ClusterDeployment{})
+	// kcm issue 2056: k0rdent leaves a removed region's Credentials valid; remove deletes them.
 	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: rgCredential + "-regional-useast"}, &kcmv1.Credential{})
 	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Name: "regional-useast"}, &kcmv1.Region{})
 	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: "regional-cluster-useast"}, &kcmv1.ClusterDeployment{})

@@ -64,6 +64,11 @@ func (s *Regional) reconcileClusterDeployment(ctx context.Context, cd *kcmv1.Clu
 			cond.Reason, cond.Message = kcmv1.FailedReason, fmt.Sprintf("failed to get Credential %s/%s: %v", cd.Namespace, cd.Spec.Credential, err)
 		case !cred.Status.Ready:
 			cond.Reason, cond.Message = kcmv1.FailedReason, fmt.Sprintf("the Credential %s/%s is not Ready", cd.Namespace, cd.Spec.Credential)
+		case cred.Spec.Region != "" && s.regionKubeconfigMissing(ctx, cd.Namespace, cred.Spec.Region) != "":
+			// kcm 1.5.0 (issue 2152, fixed in 1.6.0) reads a
+			// ClusterDeployment-backed region's kubeconfig Secret in the
+			// child's own namespace, and copies it nowhere.
+			cond.Reason, cond.Message = kcmv1.FailedReason, fmt.Sprintf("could not get KubeConfig secret '%s'", s.regionKubeconfigMissing(ctx, cd.Namespace, cred.Spec.Region))
 		case !haveKubeconfig:
 			cond.Reason, cond.Message = kcmv1.ProgressingReason, "Waiting for the control plane to be initialized"
 		default:
@@ -137,4 +142,20 @@ func (s *Regional) deleteClusterDeployment(ctx context.Context, cd *kcmv1.Cluste
 	delete(s.cds, types.NamespacedName{Namespace: cd.Namespace, Name: cd.Name})
 	s.mu.Unlock()
 	return nil
+}
+
+// regionKubeconfigMissing is "<namespace>/<name>" of the kubeconfig Secret
+// of region's ClusterDeployment that kcm 1.5.0 looks for in namespace, when
+// it is not there; "" when it is, or the region is not a
+// ClusterDeployment's.
+func (s *Regional) regionKubeconfigMissing(ctx context.Context, namespace, region string) string {
+	rg := &kcmv1.Region{}
+	if err := s.opts.Management.Get(ctx, client.ObjectKey{Name: region}, rg); err != nil || rg.Spec.ClusterDeployment == nil {
+		return ""
+	}
+	key := client.ObjectKey{Namespace: namespace, Name: rg.Spec.ClusterDeployment.Name + "-kubeconfig"}
+	if err := s.opts.Management.Get(ctx, key, &corev1.Secret{}); apierrors.IsNotFound(err) {
+		return key.String()
+	}
+	return ""
 }
