@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/infra"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -24,6 +25,8 @@ type planView struct {
 	Phases       []planPhase          `json:"phases"`
 	Unavailable  []deploy.Unavailable `json:"unavailable"`
 	Counts       map[string]int       `json:"counts"`
+	// AzureResources are what management.mode azure creates in Azure.
+	AzureResources []infra.Planned `json:"azure_resources,omitempty"`
 }
 
 type planPhase struct {
@@ -89,6 +92,13 @@ func (o *planOptions) run(ctx context.Context) error {
 		} else if !errors.Is(err, state.ErrNotFound) {
 			return err
 		}
+	}
+	if cfg.Management.Mode == config.ModeAzure {
+		id := v.DeploymentID
+		if id == "" {
+			id = "<deployment-id>"
+		}
+		v.AzureResources = infra.FromConfig(cfg, id, o.now(), "", nil).Planned()
 	}
 	p, err := eng.Plan(ctx, phases)
 	if p == nil {
@@ -169,6 +179,12 @@ func renderPlan(w io.Writer, st ui.Style, path string, v planView) {
 		}
 		if p.Error != "" {
 			fmt.Fprintf(w, "      %s %s\n", st.Red("cannot plan:"), p.Error)
+		}
+	}
+	if len(v.AzureResources) > 0 {
+		fmt.Fprintf(w, "\n%s\n", st.Bold(fmt.Sprintf("Azure resources of the management cluster (%d), once management.mode azure is in this build:", len(v.AzureResources))))
+		for _, r := range v.AzureResources {
+			fmt.Fprintf(w, "  %-44s %s\n      %s\n", r.Type, st.Bold(r.Name), r.Detail)
 		}
 	}
 	if blocking := deploy.Blocking(v.Unavailable); len(blocking) > 0 {

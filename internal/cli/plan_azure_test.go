@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// plan lists every Azure resource management.mode azure creates: the
+// group, NSG, VNet and subnet, and per VM its IP, NIC, VM and disk, with
+// zones round robin; -o json has them too. A cluster you have lists none.
+func TestPlanListsTheAzureResources(t *testing.T) {
+	_, flags := workdir(t, "production") // 3 controllers, 3 workers, zones 1-3
+	r := run(t, append([]string{"plan", "-o", "json"}, flags...)...)
+	var v planView
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil {
+		t.Fatalf("plan -o json: %v\n%s", err, r.out)
+	}
+	if len(v.AzureResources) != 4+6*4 {
+		t.Fatalf("%d Azure resources, want 28: %+v", len(v.AzureResources), v.AzureResources)
+	}
+	byName := map[string]string{}
+	for _, res := range v.AzureResources {
+		byName[res.Name] = res.Type + " " + res.Detail
+	}
+	for name, want := range map[string]string{
+		"<deployment-id>-rg":      "k0rdentctl-deployment=<deployment-id>",
+		"<deployment-id>-nsg":     "UDP 51820",
+		"k0s-controller-3":        "zone 3",
+		"k0s-worker-1":            "zone 1",
+		"k0s-worker-2-ip":         "publicIPAddresses",
+		"k0s-worker-3-nic":        "networkInterfaces",
+		"k0s-controller-1-osdisk": "deleted with the VM",
+	} {
+		if !strings.Contains(byName[name], want) {
+			t.Errorf("%s: %q, want it to say %q", name, byName[name], want)
+		}
+	}
+	if r := run(t, append([]string{"plan"}, flags...)...); !strings.Contains(r.out, "Azure resources of the management cluster (28)") {
+		t.Errorf("plan does not list the Azure resources:\n%s", r.out)
+	}
+
+	_, flags = workdir(t, "existing")
+	r = run(t, append([]string{"plan", "-o", "json"}, flags...)...)
+	if strings.Contains(r.out, "azure_resources") {
+		t.Error("plan of a cluster you have lists Azure resources")
+	}
+}
