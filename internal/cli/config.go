@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/azure"
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/preflight"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
@@ -264,22 +267,39 @@ func plural(n int, word string) string {
 }
 
 // configValidateOptions are the options of `config validate`.
-type configValidateOptions struct{ *Options }
+type configValidateOptions struct {
+	*Options
+	// Online: also ask the Azure subscription.
+	Online bool
+}
 
 func newConfigValidateCommand(o *Options) *cobra.Command {
 	vo := &configValidateOptions{Options: o}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration and report every problem at once",
 		Long: `Check the configuration file offline: unknown or misspelt keys, missing or
 conflicting settings, Azure location names, network ranges, VM sizes, versions,
 and that the files it names (kubeconfigs, keys, a local chart) can be read.
-Every problem is reported with its field path. Exit code 2 when any error is found.`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return vo.run() },
+Every problem is reported with its field path. Exit code 2 when any error is found.
+
+With --online (management.mode azure) it also asks the Azure subscription,
+reading only, signed in as deploy would be (az login, or the AZURE_* variables):
+the subscription answers and has Microsoft.Compute and Microsoft.Network
+registered; each VM size is offered in the location and in the configured zones
+(restrictions included) and, for Spot, can run as Spot; the vCPU quota of each
+size family (or the Spot quota) has room for the planned VMs; the image exists
+there and its architecture matches the sizes'. Each problem names the field,
+the value and what would work. Exit code 1 when Azure cannot be asked.`,
+		Example: `  k0rdentctl config validate
+  k0rdentctl config validate --online -o json`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return vo.run(cmd.Context()) },
 	}
+	cmd.Flags().BoolVar(&vo.Online, "online", false, "also check the Azure subscription (sizes, zones, quota, image), reading only")
+	return cmd
 }
 
-func (o *configValidateOptions) run() error {
+func (o *configValidateOptions) run(ctx context.Context) error {
 	cfg, _, diags, err := config.Load(o.ConfigPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -289,6 +309,13 @@ func (o *configValidateOptions) run() error {
 	}
 	// Files the configuration names must exist too.
 	diags = append(diags, config.CheckFiles(cfg, filepath.Dir(o.ConfigPath))...)
+	if o.Online && !diags.HasErrors() {
+		online, err := o.onlineDiagnostics(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		diags = append(diags, online...)
+	}
 	out := diagnosticsView(o.ConfigPath, diags)
 	if err := o.emit(out, func(w io.Writer, _ ui.Style) {
 		if len(diags) > 0 {
@@ -298,6 +325,9 @@ func (o *configValidateOptions) run() error {
 			return
 		}
 		fmt.Fprintf(w, "%s: valid", o.ConfigPath)
+		if o.Online && cfg.Management.Mode == config.ModeAzure {
+			fmt.Fprint(w, ", and the Azure subscription can hold it")
+		}
 		if n := len(diags.Warnings()); n > 0 {
 			fmt.Fprintf(w, " (%s)", plural(n, "warning"))
 		}
@@ -309,6 +339,44 @@ func (o *configValidateOptions) run() error {
 		return failed(ExitUsage)
 	}
 	return nil
+}
+
+// onlineDiagnostics runs the Azure preflight of management.mode azure and
+// words its problems as diagnostics of the fields they name.
+func (o *configValidateOptions) onlineDiagnostics(ctx context.Context, cfg *config.Config) (config.Diagnostics, error) {
+	if cfg.Management.Mode != config.ModeAzure {
+		fmt.Fprintf(o.IO.ErrOut, "Note: --online checks the Azure side of management.mode azure; with mode %s there is nothing in Azure to check before deploy\n", cfg.Management.Mode)
+		return nil, nil
+	}
+	a, err := o.azureAccess(cfg)
+	if err != nil {
+		var ms azure.MissingSubscriptionError
+		if errors.As(err, &ms) {
+			return nil, usageError(err)
+		}
+		return nil, err
+	}
+	clients, err := preflight.NewClients(a.Session.Subscription, a.Session.Credential, a.Session.Options)
+	if err != nil {
+		return nil, err
+	}
+	err = preflight.Check(ctx, clients, preflight.FromConfig(cfg, a.Session.Subscription))
+	var pe *preflight.Error
+	if !errors.As(err, &pe) {
+		if err != nil {
+			return nil, fmt.Errorf("checking the Azure subscription %s: %w", a.Session.Subscription, err)
+		}
+		return nil, nil
+	}
+	out := make(config.Diagnostics, 0, len(pe.Problems))
+	for _, p := range pe.Problems {
+		msg := p.Message
+		if p.Value != "" {
+			msg = fmt.Sprintf("%q: %s", p.Value, p.Message)
+		}
+		out = append(out, config.Diagnostic{Path: p.Field, Severity: config.SeverityError, Message: msg, Hint: p.Fix})
+	}
+	return out, nil
 }
 
 // configShowOptions are the options of `config show`.
