@@ -34,7 +34,7 @@ vet:
 
 test: envtest azurite vet ## every test: unit, integration against real API servers, a short fuzz run
 	$(GO) test -count=1 -timeout 60m ./...
-	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/
+	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/ ./internal/vmcheck/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./internal/config/
 
 unit: azurite ## the fast tests only (no API servers)
