@@ -401,7 +401,7 @@ func (p *credentialsPhase) copyResourceTemplate(ctx context.Context, prog phase.
 		return p.fail("resource template not copied", fmt.Errorf("copying ConfigMap %s/%s into regional cluster %s: %w", ns, want.Name, region, err),
 			fixThen("check access to the regional cluster", region))
 	}
-	return p.r.event(ctx, p.name, EventCredentialCreated, "copied ConfigMap %s/%s into regional cluster %s: k0rdent 1.5.0 does not (kcm issue 2836), and Azure child clusters there need it for their cloud provider",
+	return p.r.event(ctx, p.name, EventResourceTemplateCopied, "copied ConfigMap %s/%s into regional cluster %s: k0rdent 1.5.0 does not (kcm issue 2836), and Azure child clusters there need it for their cloud provider",
 		ns, want.Name, region)
 }
 

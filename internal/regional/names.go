@@ -114,10 +114,13 @@ const (
 	EventRegionReady             = "region_ready"
 	EventProvidersWarning        = "region_providers_warning"
 	EventCredentialCreated       = "regional_credential_created"
-	EventCredentialsPropagated   = "credentials_propagated"
-	EventCertificatesPropagated  = "certificates_propagated"
-	EventCertificatesNone        = "certificates_not_configured"
-	EventComponentsInstalled     = "components_installed"
-	EventDeployed                = "regional_cluster_deployed"
-	EventFailed                  = "regional_cluster_failed"
+	// EventResourceTemplateCopied: the identity's resource-template
+	// ConfigMap was put into the regional cluster (kcm issue 2836).
+	EventResourceTemplateCopied = "regional_resource_template_copied"
+	EventCredentialsPropagated  = "credentials_propagated"
+	EventCertificatesPropagated = "certificates_propagated"
+	EventCertificatesNone       = "certificates_not_configured"
+	EventComponentsInstalled    = "components_installed"
+	EventDeployed               = "regional_cluster_deployed"
+	EventFailed                 = "regional_cluster_failed"
 )
