@@ -106,11 +106,11 @@ func TestWaitsUntilCloudInitAndWireGuardAreDone(t *testing.T) {
 func TestNamesEachVMAndWhatItLacks(t *testing.T) {
 	f := newFleet(t, map[string]sshvm.State{
 		"k0s-controller-1": {CloudInit: "done", WireGuardActive: true, WireGuardKey: "key-of-k0s-controller-1"},
-		"k0s-worker-1":     {CloudInit: "done"},                                                  // WireGuard never starts
-		"k0s-worker-2":     {CloudInit: "error"},                                                 // final
+		"k0s-worker-1":     {CloudInit: "done"},                                                   // WireGuard never starts
+		"k0s-worker-2":     {CloudInit: "error"},                                                  // final
 		"k0s-worker-3":     {CloudInit: "done", WireGuardActive: true, WireGuardKey: "other-key"}, // final
 	}, nil)
-	err := f.checker(300 * time.Millisecond).WaitReady(context.Background(), f.hosts)
+	err := f.checker(300*time.Millisecond).WaitReady(context.Background(), f.hosts)
 	var nr *NotReadyError
 	if !errors.As(err, &nr) || len(nr.Problems) != 3 {
 		t.Fatalf("err = %v, want 3 VMs not ready", err)
