@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/helmrelease"
 )
 
 // Defaults of a k0rdent install.
@@ -48,14 +49,7 @@ type ChartSource struct {
 }
 
 // RegistryOptions reach a private or mirrored OCI registry.
-type RegistryOptions struct {
-	Username, Password string
-	// PlainHTTP talks HTTP instead of HTTPS (a local mirror).
-	PlainHTTP bool
-	// CredentialsFile is a registry credentials file (Helm's or Docker's
-	// config.json format); empty means Helm's default.
-	CredentialsFile string
-}
+type RegistryOptions = helmrelease.RegistryOptions
 
 func (s ChartSource) chartRef() string {
 	if strings.TrimSpace(s.Chart) == "" {
@@ -157,35 +151,9 @@ func LoadChart(ctx context.Context, s ChartSource, values map[string]any) (*Load
 	return lc, nil
 }
 
-// pullOCI pulls ref:version with Helm's registry client.
+// pullOCI pulls the kcm chart ref:version.
 func pullOCI(ref, version string, opts RegistryOptions) (*chart.Chart, string, error) {
-	if version == "" {
-		return nil, "", fmt.Errorf("kcm chart %s: no version given; set software.k0rdent.version", ref)
-	}
-	clientOpts := []registry.ClientOption{registry.ClientOptWriter(io.Discard), registry.ClientOptEnableCache(true)}
-	if opts.Username != "" || opts.Password != "" {
-		clientOpts = append(clientOpts, registry.ClientOptBasicAuth(opts.Username, opts.Password))
-	}
-	if opts.PlainHTTP {
-		clientOpts = append(clientOpts, registry.ClientOptPlainHTTP())
-	}
-	if opts.CredentialsFile != "" {
-		clientOpts = append(clientOpts, registry.ClientOptCredentialsFile(opts.CredentialsFile))
-	}
-	rc, err := registry.NewClient(clientOpts...)
-	if err != nil {
-		return nil, "", fmt.Errorf("creating a registry client for %s: %w", ref, err)
-	}
-	full := strings.TrimPrefix(ref, "oci://") + ":" + version
-	res, err := rc.Pull(full, registry.PullOptWithChart(true))
-	if err != nil {
-		return nil, "", fmt.Errorf("pulling the kcm chart %s:%s: %w; check the version (software.k0rdent.version), that this machine reaches the registry, and for a private registry its credentials; air-gapped: set software.k0rdent.chart to a local .tgz", ref, version, err)
-	}
-	ch, err := loader.LoadArchive(strings.NewReader(string(res.Chart.Data)))
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the kcm chart pulled from %s:%s: %w", ref, version, err)
-	}
-	return ch, ref + ":" + version, nil
+	return helmrelease.PullOCI(ref, version, opts, "kcm chart", "software.k0rdent.version", "software.k0rdent.chart")
 }
 
 // resolveLocalDependencies adds to a chart loaded from a directory the
