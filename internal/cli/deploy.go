@@ -23,6 +23,7 @@ type deployOptions struct {
 	Force        bool
 	WithRegional bool
 	WithChildren bool
+	WithKOF      bool
 }
 
 func newDeployCommand(o *Options) *cobra.Command {
@@ -47,6 +48,7 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 	cmd.Flags().IntVar(&d.Parallel, "parallel", 4, "how many independent phases run at the same time (1 or more)")
 	cmd.Flags().BoolVar(&d.Force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
 	cmd.Flags().BoolVar(&d.WithRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
+	cmd.Flags().BoolVar(&d.WithKOF, "with-kof", false, "also install KOF on the management cluster (the kof section), after k0rdent is ready")
 	cmd.Flags().BoolVar(&d.WithChildren, "with-children", false, "also create the child clusters (child_clusters), after the Credential and, for a child in a region, that region")
 	return cmd
 }
@@ -65,7 +67,7 @@ func (d *deployOptions) run(ctx context.Context) error {
 	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
 	env.Force = d.Force
 	env.Entra = func(id string) (*credentials.Entra, error) { return d.entra(cfg, id) }
-	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren}
+	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren, WithKOF: d.WithKOF}
 	missing := deploy.Check(env, opts)
 	if blocking := deploy.Blocking(missing); len(blocking) > 0 {
 		return usageError(notActedOnError(blocking))
@@ -94,6 +96,9 @@ func (d *deployOptions) run(ctx context.Context) error {
 	}
 	if d.WithChildren {
 		args = append(args, "--with-children")
+	}
+	if d.WithKOF {
+		args = append(args, "--with-kof")
 	}
 	resume := resumeCommand(d.Options, args...)
 	if err := sess.Update(ctx, func(r *state.Record) error {

@@ -135,6 +135,7 @@ var otherTools = map[string]string{
 	"offer":                     "az vm image list",
 	"sku":                       "az vm image list",
 	"all":                       "az vm image list",
+	"long":                      "cloud-init status",
 }
 
 // checkHints returns every command reference in texts that names a command

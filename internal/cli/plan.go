@@ -47,6 +47,7 @@ type planOptions struct {
 	*Options
 	WithRegional bool
 	WithChildren bool
+	WithKOF      bool
 }
 
 func newPlanCommand(o *Options) *cobra.Command {
@@ -66,6 +67,7 @@ did is no longer in place.`,
 	}
 	cmd.Flags().BoolVar(&po.WithRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
 	cmd.Flags().BoolVar(&po.WithChildren, "with-children", false, "include the child clusters, as deploy --with-children does")
+	cmd.Flags().BoolVar(&po.WithKOF, "with-kof", false, "include the KOF install, as deploy --with-kof does")
 	return cmd
 }
 
@@ -75,7 +77,7 @@ func (o *planOptions) run(ctx context.Context) error {
 		return err
 	}
 	env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional, WithChildren: o.WithChildren})
+	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional, WithChildren: o.WithChildren, WithKOF: o.WithKOF})
 	if err != nil {
 		return usageError(err)
 	}

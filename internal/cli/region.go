@@ -30,7 +30,7 @@ installs cert-manager, Velero and the CAPI providers into it; k0rdentctl
 propagates the Azure credential (a Credential per region) and checks the
 registry certificate.
 
-These are not KOF regional clusters (observability, k0rdentctl kof regional).`,
+These are not KOF regional clusters (observability storage; see k0rdentctl kof).`,
 		Args: noArgs,
 	}
 	cmd.AddCommand(

@@ -104,11 +104,14 @@ func (c *Config) ApplyDefaults() {
 	if c.KOF.Enabled {
 		kof := &c.KOF
 		setStr(&kof.Version, DefaultKOFVersion)
+		setStr(&kof.Charts, DefaultKOFCharts)
 		if kof.Istio.Enabled == nil {
 			kof.Istio.Enabled = ptr(true)
 		}
 		if kof.Istio.IsEnabled() {
 			setStr(&kof.Istio.Namespace, DefaultIstioNamespace)
+			setStr(&kof.Istio.Version, DefaultIstioVersion)
+			setStr(&kof.Istio.Charts, DefaultIstioCharts)
 		}
 		setStr(&kof.Mothership.Namespace, DefaultKOFNamespace)
 		reg := &kof.Regional

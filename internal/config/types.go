@@ -147,6 +147,9 @@ const (
 	MaxRegionalParallel      = 32
 	DefaultK0sVersion        = "v1.32.8+k0s.0"
 	DefaultKOFVersion        = "1.5.0"
+	DefaultKOFCharts         = "oci://ghcr.io/k0rdent/kof/charts"
+	DefaultIstioCharts       = "oci://ghcr.io/k0rdent/istio/charts"
+	DefaultIstioVersion      = "0.1.0"
 	DefaultKOFNamespace      = "kof"
 	DefaultIstioNamespace    = "istio-system"
 	DefaultKOFRegionalName   = "kof-regional"
@@ -267,17 +270,22 @@ func (c Components) Providers() ProviderSelection {
 // labelled for KOF, separate from k0rdent regional clusters, though KOF 1.5
 // can place one in a k0rdent Region (kof.regional.region).
 type KOF struct {
-	Enabled    bool          `yaml:"enabled" json:"enabled" jsonschema_description:"Install KOF. Default false."`
-	Version    string        `yaml:"version,omitempty" json:"version,omitempty" jsonschema_description:"KOF chart version. Default 1.5.0; with Istio and k0rdent 1.5 it must be 1.5.0 or newer."`
-	Istio      KOFIstio      `yaml:"istio,omitempty" json:"istio" jsonschema_description:"kof-istio, connecting KOF clusters through an Istio mesh."`
-	Mothership KOFMothership `yaml:"mothership,omitempty" json:"mothership" jsonschema_description:"The KOF mothership on the management cluster."`
-	Regional   KOFRegional   `yaml:"regional,omitempty" json:"regional" jsonschema_description:"The KOF regional cluster that stores metrics and logs."`
+	Enabled bool   `yaml:"enabled" json:"enabled" jsonschema_description:"Install KOF. Default false."`
+	Version string `yaml:"version,omitempty" json:"version,omitempty" jsonschema_description:"KOF chart version. Default 1.5.0; with Istio and k0rdent 1.5 it must be 1.5.0 or newer."`
+	Charts  string `yaml:"charts,omitempty" json:"charts,omitempty" jsonschema_description:"Where the KOF charts come from: an oci:// repository (default oci://ghcr.io/k0rdent/kof/charts), or a local folder holding a directory or <chart>-<version>.tgz per chart (air-gapped)."`
+	// StorageClass is kof-mothership's global.storageClass.
+	StorageClass string        `yaml:"storage_class,omitempty" json:"storage_class,omitempty" jsonschema_description:"StorageClass of KOF's storage on the management cluster (kof-mothership's global.storageClass). Default: the cluster's default StorageClass, which must then exist."`
+	Istio        KOFIstio      `yaml:"istio,omitempty" json:"istio" jsonschema_description:"Istio for KOF (the k0rdent-istio-base and k0rdent-istio charts), connecting KOF clusters through a mesh."`
+	Mothership   KOFMothership `yaml:"mothership,omitempty" json:"mothership" jsonschema_description:"The KOF mothership on the management cluster."`
+	Regional     KOFRegional   `yaml:"regional,omitempty" json:"regional" jsonschema_description:"The KOF regional cluster that stores metrics and logs."`
 }
 
 // KOFIstio configures kof-istio.
 type KOFIstio struct {
-	Enabled   *bool  `yaml:"enabled,omitempty" json:"enabled,omitempty" jsonschema_description:"Use kof-istio. Default true."`
+	Enabled   *bool  `yaml:"enabled,omitempty" json:"enabled,omitempty" jsonschema_description:"Install Istio for KOF (k0rdent-istio-base, k0rdent-istio). Default true."`
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty" jsonschema_description:"Istio's namespace. Default istio-system."`
+	Version   string `yaml:"version,omitempty" json:"version,omitempty" jsonschema_description:"Version of the k0rdent-istio charts. Default 0.1.0, the one KOF 1.5.0 documents."`
+	Charts    string `yaml:"charts,omitempty" json:"charts,omitempty" jsonschema_description:"Where the k0rdent-istio charts come from: an oci:// repository (default oci://ghcr.io/k0rdent/istio/charts) or a local folder, as kof.charts."`
 }
 
 // IsEnabled reports istio.enabled (default true).
@@ -287,6 +295,9 @@ func (i KOFIstio) IsEnabled() bool { return boolOr(i.Enabled, true) }
 type KOFMothership struct {
 	Namespace string         `yaml:"namespace,omitempty" json:"namespace,omitempty" jsonschema_description:"Namespace of KOF on the management cluster. Default kof."`
 	Values    map[string]any `yaml:"values,omitempty" json:"values,omitempty" jsonschema_description:"Values for the kof-mothership chart."`
+	// InstallAttempts and RetryDelay bound the webhook race retries.
+	InstallAttempts int      `yaml:"install_attempts,omitempty" json:"install_attempts,omitempty" jsonschema:"minimum=1,maximum=20" jsonschema_description:"How many times kof-mothership is installed while the VictoriaMetrics operator's admission webhook is not serving yet. Default 6."`
+	RetryDelay      Duration `yaml:"retry_delay,omitempty" json:"retry_delay,omitempty" jsonschema_description:"First pause between those attempts, doubled each time up to a minute. Default 10s."`
 }
 
 // KOFRegional is the KOF regional cluster.

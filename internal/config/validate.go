@@ -849,6 +849,12 @@ func (v *validator) kof() {
 		v.namespace("kof.istio.namespace", k.Istio.Namespace)
 	}
 	v.namespace("kof.mothership.namespace", k.Mothership.Namespace)
+	if a := k.Mothership.InstallAttempts; a < 0 || a > 20 {
+		v.errorf("kof.mothership.install_attempts", "", "install_attempts %d is out of range: use 1 to 20 (default 6)", a)
+	}
+	if k.Mothership.RetryDelay < 0 {
+		v.errorf("kof.mothership.retry_delay", "", "retry_delay %s is negative: use a duration such as 10s", time.Duration(k.Mothership.RetryDelay))
+	}
 	r := k.Regional
 	v.dnsLabel("kof.regional.name", r.Name, "cluster name")
 	v.namespace("kof.regional.namespace", r.Namespace)

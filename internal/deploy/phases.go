@@ -30,6 +30,8 @@ type Options struct {
 	WithRegional bool
 	// WithChildren adds the configured child clusters (--with-children).
 	WithChildren bool
+	// WithKOF adds the KOF install on the management cluster (--with-kof).
+	WithKOF bool
 }
 
 // Check lists every configured part that a run with these options will not
@@ -54,10 +56,20 @@ func Check(env *Env, opts Options) []Unavailable {
 			Reason: fmt.Sprintf("%d regional cluster(s) are configured, and this run leaves them out", len(cfg.Software.K0rdent.Regional.Clusters)),
 			Action: "add --with-regional, or run k0rdentctl region deploy after this run"})
 	}
-	if cfg.KOF.Enabled {
+	switch {
+	case opts.WithKOF && !cfg.KOF.Enabled:
+		missing = append(missing, Unavailable{Field: "kof.enabled", Blocking: true,
+			Reason: "--with-kof asks for KOF but kof.enabled is false",
+			Action: "set kof.enabled: true, or leave out --with-kof"})
+	case !opts.WithKOF && cfg.KOF.Enabled:
 		missing = append(missing, Unavailable{Field: "kof",
-			Reason: "installing KOF (mothership, KOF regional cluster) is not in this build; nothing in the kof section is installed",
-			Action: "install KOF with its Helm charts as KOF's documentation describes"})
+			Reason: "KOF is enabled, and this run leaves it out",
+			Action: "add --with-kof, or run k0rdentctl kof install after this run"})
+	}
+	if cfg.KOF.Enabled {
+		missing = append(missing, Unavailable{Field: "kof.regional",
+			Reason: "the KOF regional cluster (a ClusterDeployment labelled for KOF) is not in this build: KOF's management-cluster part (kof install) is",
+			Action: "create it as KOF's documentation describes, after k0rdentctl kof install"})
 	}
 	switch n := len(cfg.ChildClusters); {
 	case opts.WithChildren && n == 0:
@@ -103,6 +115,9 @@ func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 			}
 			phases = append(phases, rphases...)
 		}
+	}
+	if opts.WithKOF && cfg.KOF.Enabled {
+		phases = append(phases, &kofPhase{env: env})
 	}
 	if opts.WithChildren {
 		for _, cc := range cfg.ChildClusters {

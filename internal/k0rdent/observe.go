@@ -214,3 +214,9 @@ func waitManagement(ctx context.Context, kc *kube.Clients, what string, timeout,
 	}, progress)
 	return last, err
 }
+
+// Installed reads the Management kcm and the Release it names: what
+// k0rdent is installed, for others that depend on its version.
+func Installed(ctx context.Context, c client.Client) (*Observed, error) {
+	return observeManagement(ctx, c)
+}

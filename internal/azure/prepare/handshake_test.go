@@ -70,6 +70,23 @@ func parseWGQuick(t *testing.T, conf string) *wgQuick {
 	return q
 }
 
+// nsBind opens WireGuard's UDP sockets inside the namespace whichever
+// goroutine asks: wireguard-go brings the device up again from its own
+// goroutines when the link changes state.
+type nsBind struct {
+	conn.Bind
+	ns *netns.NS
+}
+
+func (b nsBind) Open(port uint16) (fns []conn.ReceiveFunc, actual uint16, err error) {
+	err = b.ns.Do(func() error {
+		var e error
+		fns, actual, e = b.Bind.Open(port)
+		return e
+	})
+	return fns, actual, err
+}
+
 // upWireGuard runs a userspace WireGuard interface wg0 in ns configured
 // from a wg-quick file, as wg-quick up would.
 func upWireGuard(t *testing.T, ns *netns.NS, conf string) *device.Device {
@@ -81,7 +98,7 @@ func upWireGuard(t *testing.T, ns *netns.NS, conf string) *device.Device {
 		if err != nil {
 			return fmt.Errorf("creating a TUN device (needs /dev/net/tun): %w", err)
 		}
-		dev = device.NewDevice(td, conn.NewDefaultBind(), device.NewLogger(device.LogLevelSilent, ""))
+		dev = device.NewDevice(td, nsBind{Bind: conn.NewDefaultBind(), ns: ns}, device.NewLogger(device.LogLevelSilent, ""))
 		if err := dev.IpcSet(q.uapi.String()); err != nil {
 			dev.Close()
 			return fmt.Errorf("configuring wg0: %w", err)

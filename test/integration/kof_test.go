@@ -1,0 +1,337 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/cli"
+	"github.com/k0rdentctl/k0rdentctl/internal/kof"
+)
+
+// vmWebhook stands in for the VictoriaMetrics operator's admission webhook:
+// until it serves, every connection is closed, as a pod that is not ready
+// yet behind its Service; then it admits everything.
+type vmWebhook struct {
+	url, caBundle string
+	serving       atomic.Bool
+	calls         atomic.Int32
+}
+
+type closingListener struct {
+	net.Listener
+	hook *vmWebhook
+}
+
+func (l closingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || l.hook.serving.Load() {
+			return c, err
+		}
+		_ = c.Close()
+	}
+}
+
+func newVMWebhook(t *testing.T) *vmWebhook {
+	t.Helper()
+	h := &vmWebhook{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.calls.Add(1)
+		var review struct {
+			Request struct {
+				UID string `json:"uid"`
+			} `json:"request"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&review)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+			"response": map[string]any{"uid": review.Request.UID, "allowed": true}})
+	}))
+	srv.Listener = closingListener{Listener: srv.Listener, hook: h}
+	srv.TLS = &tls.Config{}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	h.url = srv.URL + "/validate"
+	h.caBundle = base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+	return h
+}
+
+// startKOFStandIn does, until the test ends, what the kubelet and k0rdent
+// do for KOF's objects: Deployments in KOF's and Istio's namespaces become
+// available, ServiceTemplates valid, MultiClusterServices' references
+// valid. It does nothing more.
+func startKOFStandIn(t *testing.T, c client.Client) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for _, ns := range []string{"kof", "istio-system"} {
+				var ds appsv1.DeploymentList
+				if c.List(ctx, &ds, client.InNamespace(ns)) != nil {
+					continue
+				}
+				for i := range ds.Items {
+					d := &ds.Items[i]
+					if d.Status.AvailableReplicas == 1 {
+						continue
+					}
+					d.Status.Replicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas, d.Status.UpdatedReplicas = 1, 1, 1, 1
+					d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}}
+					_ = c.Status().Update(ctx, d)
+				}
+			}
+			var sts kcmv1.ServiceTemplateList
+			if c.List(ctx, &sts) == nil {
+				for i := range sts.Items {
+					if st := &sts.Items[i]; !st.Status.Valid {
+						st.Status.Valid = true
+						_ = c.Status().Update(ctx, st)
+					}
+				}
+			}
+			var mcss kcmv1.MultiClusterServiceList
+			if c.List(ctx, &mcss) == nil {
+				for i := range mcss.Items {
+					m := &mcss.Items[i]
+					if meta.IsStatusConditionTrue(m.Status.Conditions, kcmv1.ServicesReferencesValidationCondition) {
+						continue
+					}
+					meta.SetStatusCondition(&m.Status.Conditions, metav1.Condition{Type: kcmv1.ServicesReferencesValidationCondition, Status: metav1.ConditionTrue, Reason: "Succeeded"})
+					_ = c.Status().Update(ctx, m)
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+// kofConfig writes a configuration for the world's management cluster
+// with a kof section installing from the test charts.
+func kofConfig(t *testing.T, w *regionalWorld, version string, istio bool, hook *vmWebhook, attempts int) string {
+	t.Helper()
+	charts, err := filepath.Abs(filepath.Join("testdata", "kof-charts"))
+	rgMust(t, err)
+	path := filepath.Join(w.dir, "kof.yaml")
+	cfg := fmt.Sprintf(`metadata:
+  name: kof-test
+management:
+  mode: existing
+  kubeconfig: %s
+azure:
+  location: eastus
+software:
+  k0rdent:
+    version: "1.5.0"
+kof:
+  enabled: true
+  version: %q
+  charts: %s
+  istio:
+    enabled: %t
+    charts: %s
+  mothership:
+    install_attempts: %d
+    retry_delay: 20ms
+    values:
+      test:
+        webhookURL: %s
+        caBundle: %s
+  regional:
+    domain: kof.example.com
+    admin_email: admin@example.com
+`, w.mgmt.KubeconfigPath, version, charts, istio, charts, attempts, hook.url, hook.caBundle)
+	rgMust(t, os.WriteFile(path, []byte(cfg), 0o600))
+	return path
+}
+
+func defaultStorageClass(t *testing.T, c client.Client) {
+	t.Helper()
+	rgMust(t, c.Create(t.Context(), &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "managed-csi",
+		Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}}, Provisioner: "disk.csi.azure.com"}))
+}
+
+// TestKOFInstallStatusUninstall: kof install puts Istio and KOF's releases
+// in order through the Helm SDK, from local charts with KOF's names and
+// kinds; kof-mothership's first install meets the VictoriaMetrics webhook
+// not serving, and the retry (an upgrade of the failed release) succeeds
+// once it serves; installTemplates and the storage class are set; each
+// step waited for its objects; a second install changes nothing; status
+// reads it; uninstall refuses while a KOF cluster exists, then removes
+// every release without touching k0rdent.
+func TestKOFInstallStatusUninstall(t *testing.T) {
+	w := newRegionalWorld(t, 0, false)
+	c, ctx := w.mgmt.Client, t.Context()
+	defaultStorageClass(t, c)
+	startKOFStandIn(t, c)
+	hook := newVMWebhook(t)
+	cfg := kofConfig(t, w, "1.5.0", true, hook, 5)
+	// The operator starts serving once the first install has failed on it.
+	go func() {
+		_ = waitUntil(ctx, func() bool {
+			var secs corev1.SecretList
+			_ = c.List(ctx, &secs, client.InNamespace("kof"), client.MatchingLabels{"name": kof.ReleaseMother, "status": "failed"})
+			return len(secs.Items) > 0
+		})
+		hook.serving.Store(true)
+	}()
+
+	r := cliRun(t, "kof", "install", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("kof install: exit %d", r.code)
+	}
+	if !strings.Contains(r.out+r.err, "kof-mothership: its admission webhook is not serving yet (attempt 1 of 5)") || hook.calls.Load() == 0 {
+		t.Errorf("the webhook race was not met and retried (webhook calls %d)", hook.calls.Load())
+	}
+	ns := &corev1.Namespace{}
+	rgGet(t, c, client.ObjectKey{Name: "kof"}, ns)
+	if ns.Labels["istio-injection"] != "enabled" {
+		t.Errorf("namespace kof labels %v, want istio-injection=enabled", ns.Labels)
+	}
+	for _, name := range []string{"kof-operators-1-5-0", "kof-collectors-1-5-0", "kof-storage-1-5-0"} {
+		rgGet(t, c, client.ObjectKey{Namespace: rgNamespace, Name: name}, &kcmv1.ServiceTemplate{}) // kcm.installTemplates: true
+	}
+	cm := &corev1.ConfigMap{}
+	rgGet(t, c, client.ObjectKey{Namespace: "kof", Name: "kof-mothership-storage"}, cm)
+	if cm.Data["storageClass"] != "managed-csi" {
+		t.Errorf("global.storageClass %q, want the default StorageClass managed-csi", cm.Data["storageClass"])
+	}
+	vmc := &unstructured.Unstructured{}
+	vmc.SetAPIVersion("operator.victoriametrics.com/v1beta1")
+	vmc.SetKind("VMCluster")
+	rgGet(t, c, client.ObjectKey{Namespace: "kof", Name: "cluster"}, vmc)
+	rgGet(t, c, client.ObjectKey{Name: "kof-child-cluster"}, &kcmv1.MultiClusterService{})
+	rgGet(t, c, client.ObjectKey{Namespace: "istio-system", Name: "k0rdent-istio-istiod"}, &appsv1.Deployment{})
+
+	// Again: nothing changes.
+	r = cliRun(t, "kof", "install", "-c", cfg, "-o", "json")
+	var res kof.Result
+	rgMust(t, json.Unmarshal([]byte(r.out), &res))
+	if r.code != 0 || len(res.Steps) != 6 {
+		t.Fatalf("second kof install: exit %d, %d steps", r.code, len(res.Steps))
+	}
+	for _, s := range res.Steps {
+		if s.Action != "unchanged" {
+			t.Errorf("second install: %s %s", s.Release, s.Action)
+		}
+	}
+	r = cliRun(t, "kof", "status", "-c", cfg, "-o", "json")
+	var st kof.Status
+	rgMust(t, json.Unmarshal([]byte(r.out), &st))
+	if r.code != 0 || !st.Ready() || len(st.Releases) != 6 {
+		t.Fatalf("kof status: exit %d: %+v", r.code, st)
+	}
+
+	// Uninstall: refused while a KOF cluster exists.
+	cd := &kcmv1.ClusterDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: "kof-regional-1", Labels: map[string]string{kof.LabelClusterRole: "regional"}},
+		Spec: kcmv1.ClusterDeploymentSpec{Template: rgTemplate, Credential: rgCredential}}
+	rgMust(t, c.Create(ctx, cd))
+	if r := cliRun(t, "kof", "uninstall", "-y", "-c", cfg); r.code != cli.ExitRefused || !strings.Contains(r.err, rgNamespace+"/kof-regional-1") {
+		t.Fatalf("uninstall with a KOF cluster: exit %d, want 3 naming it", r.code)
+	}
+	if r := cliRun(t, "kof", "uninstall", "--force", "-c", cfg); r.code != cli.ExitRefused || !strings.Contains(r.err, "-y") {
+		t.Fatalf("uninstall without confirmation: exit %d, want 3", r.code)
+	}
+	if r := cliRun(t, "kof", "uninstall", "--force", "-y", "-c", cfg); r.code != 0 {
+		t.Fatalf("uninstall --force -y: exit %d", r.code)
+	}
+	var secs corev1.SecretList
+	rgMust(t, c.List(ctx, &secs, client.MatchingLabels{"owner": "helm"}))
+	for _, s := range secs.Items {
+		if s.Namespace == "kof" || s.Namespace == "istio-system" {
+			t.Errorf("Helm release left: %s/%s", s.Namespace, s.Name)
+		}
+	}
+	rgGet(t, c, client.ObjectKey{Name: "kof"}, ns)
+	if ns.DeletionTimestamp.IsZero() {
+		t.Error("namespace kof, which k0rdentctl made, was not deleted")
+	}
+	// k0rdent is untouched.
+	rgGet(t, c, client.ObjectKey{Name: "kcm"}, &kcmv1.Management{})
+	rgGet(t, c, client.ObjectKeyFromObject(cd), &kcmv1.ClusterDeployment{})
+}
+
+// TestKOFWebhookRaceThatNeverResolves: when the webhook never serves, the
+// retries stop at their bound with an error that names the webhook and
+// what to check (exit 1).
+func TestKOFWebhookRaceThatNeverResolves(t *testing.T) {
+	w := newRegionalWorld(t, 0, false)
+	defaultStorageClass(t, w.mgmt.Client)
+	startKOFStandIn(t, w.mgmt.Client)
+	cfg := kofConfig(t, w, "1.5.0", false, newVMWebhook(t), 3)
+	r := cliRun(t, "kof", "install", "-c", cfg)
+	if r.code != cli.ExitFailed || !strings.Contains(r.err, "still not serving after 3 attempts") || !strings.Contains(r.err, "kubectl -n kof get pods") {
+		t.Fatalf("kof install with a webhook that never serves: exit %d, want 1 and the bounded retries named", r.code)
+	}
+	if n := strings.Count(r.out+r.err, "its admission webhook is not serving yet"); n != 2 {
+		t.Errorf("%d retries announced, want 2 (3 attempts)", n)
+	}
+}
+
+// TestKOFVersionGuard: a KOF that does not go with the installed k0rdent,
+// or no StorageClass for its storage, is refused (exit 2) before anything
+// is installed.
+func TestKOFVersionGuard(t *testing.T) {
+	w := newRegionalWorld(t, 0, false)
+	c := w.mgmt.Client
+	hook := newVMWebhook(t)
+	for _, tc := range []struct {
+		version string
+		sc      bool
+		want    string
+	}{
+		{"1.6.0", true, "KOF 1.6.0 does not go with k0rdent 1.5.0"},
+		{"1.5.0", false, "no default StorageClass"},
+	} {
+		if tc.sc {
+			defaultStorageClass(t, c)
+		}
+		cfg := kofConfig(t, w, tc.version, false, hook, 3)
+		r := cliRun(t, "kof", "install", "-c", cfg)
+		if r.code != cli.ExitUsage || !strings.Contains(r.err, tc.want) {
+			t.Errorf("kof %s (storage class %t): exit %d, want 2 and %q", tc.version, tc.sc, r.code, tc.want)
+		}
+		if tc.sc {
+			rgMust(t, c.Delete(t.Context(), &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "managed-csi"}}))
+		}
+	}
+	rgNotFound(t, c, client.ObjectKey{Name: "kof"}, &corev1.Namespace{})
+}
+
+// waitUntil polls f until it is true or ctx ends.
+func waitUntil(ctx context.Context, f func() bool) error {
+	for !f() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
