@@ -16,6 +16,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/child"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
+	"github.com/k0rdentctl/k0rdentctl/internal/kof"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
 )
@@ -79,6 +80,7 @@ is Ready and writes its kubeconfig (0600) to the state folder.`,
 	f.IntVar(&co.cc.Workers.Count, "workers", 0, "worker nodes (default 1)")
 	f.StringVar(&co.cc.Workers.VMSize, "worker-size", "", "worker VM size (default "+config.DefaultVMSize+")")
 	f.StringArrayVar(&co.labels, "label", nil, "label KEY=VALUE on the ClusterDeployment (repeatable)")
+	f.BoolVar(&co.cc.KOF, "kof", false, "label it for KOF: its collectors ship to the KOF regional cluster (as kof: true in child_clusters)")
 	f.StringArrayVar(&co.sets, "set", nil, "template value PATH=VALUE, VALUE read as YAML (repeatable), e.g. worker.rootVolumeSize=64")
 	f.DurationVar(&co.Timeout, "timeout", 0, "how long to wait for Ready (default: timeouts.child_cluster)")
 	return cmd
@@ -186,6 +188,12 @@ func (o *childCreateOptions) spec(cfg *config.Config, name string, cmd *cobra.Co
 	if f.Changed("workers") {
 		cc.Workers.Count = o.cc.Workers.Count
 	}
+	if f.Changed("kof") {
+		cc.KOF = o.cc.KOF
+	}
+	if cc.KOF && !cfg.KOF.Enabled {
+		return child.Spec{}, usageError(fmt.Errorf("--kof labels the cluster for KOF, but kof.enabled is false in %s", o.ConfigPath))
+	}
 	if cc.ControlPlane.Count < 0 || cc.Workers.Count < 0 {
 		return child.Spec{}, usageError(fmt.Errorf("node counts must be 1 or more"))
 	}
@@ -207,8 +215,10 @@ func (o *childCreateOptions) spec(cfg *config.Config, name string, cmd *cobra.Co
 	tmp := *cfg
 	tmp.ChildClusters = []config.ChildCluster{cc}
 	tmp.ApplyDefaults()
-	spec := child.SpecFrom(tmp.ChildClusters[0])
-	spec.Labels = map[string]string{}
+	spec := kof.ChildSpec(&tmp, tmp.ChildClusters[0])
+	if spec.Labels == nil {
+		spec.Labels = map[string]string{}
+	}
 	for _, l := range o.labels {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
+	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/kof"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
@@ -27,12 +30,12 @@ func newKOFCommand(o *Options) *cobra.Command {
 kof-mothership, kof-regional and kof-child, each a Helm release, each waited for
 until what it made is ready. deploy --with-kof does the same as a phase.
 
-KOF regional and child clusters (ClusterDeployments labelled for KOF) are not
-made by this build; kof status lists the ones that exist. KOF regional clusters
-are not k0rdent regional clusters (region ...): each can be removed without
-touching the other.`,
+kof regional deploy makes the KOF regional cluster (kof.regional), and child
+create --kof (or kof: true in child_clusters) labels a child for KOF. KOF
+regional clusters are not k0rdent regional clusters (region ...): each can be
+removed without touching the other.`,
 	}
-	cmd.AddCommand(newKOFInstallCommand(o), newKOFStatusCommand(o), newKOFUninstallCommand(o))
+	cmd.AddCommand(newKOFInstallCommand(o), newKOFStatusCommand(o), newKOFUninstallCommand(o), newKOFRegionalCommand(o))
 	return cmd
 }
 
@@ -112,7 +115,15 @@ func (o *kofInstallOptions) run(ctx context.Context) error {
 	if err != nil {
 		ev.Type, ev.Message = "kof_install_failed", fmt.Sprintf("KOF %s: %v", cfg.KOF.Version, err)
 	}
-	_ = sess.AddEvent(ev)
+	if uerr := sess.Update(ctx, func(r *state.Record) error {
+		if err == nil && res != nil {
+			kof.RecordInstall(r, res, o.now())
+		}
+		r.Events = append(r.Events, ev)
+		return nil
+	}); uerr != nil && err == nil {
+		err = fmt.Errorf("recording the KOF install: %w", uerr)
+	}
 	if res != nil && (err == nil || o.structured()) {
 		if werr := o.emit(res, func(w io.Writer, st ui.Style) { renderKOFInstall(w, st, res) }); werr != nil {
 			return werr
@@ -177,10 +188,9 @@ func renderKOFStatus(w io.Writer, st ui.Style, s *kof.Status) {
 		}
 		fmt.Fprintf(w, "  %s %-20s %-12s %-28s %s\n", mark, r.Release, r.Namespace, ver, detail)
 	}
-	for _, role := range []string{"regional", "child"} {
-		if cds := s.Clusters[role]; len(cds) > 0 {
-			fmt.Fprintf(w, "KOF %s clusters: %s\n", role, strings.Join(cds, ", "))
-		}
+	renderKOFRegional(w, st, s.Regional)
+	if cds := s.Clusters["child"]; len(cds) > 0 {
+		fmt.Fprintf(w, "KOF child clusters: %s\n", strings.Join(cds, ", "))
 	}
 }
 
@@ -234,7 +244,13 @@ func (o *kofUninstallOptions) run(ctx context.Context) error {
 	}
 	defer sess.Close()
 	done, err := u.Run(ctx)
-	_ = sess.AddEvent(state.Event{Timestamp: o.now().UTC(), Type: "kof_uninstalled", Message: "uninstalled " + strings.Join(done, ", ")})
+	_ = sess.Update(ctx, func(r *state.Record) error {
+		if err == nil && r.KOF != nil {
+			r.KOF.Releases, r.KOF.InstalledAt = nil, nil
+		}
+		r.Events = append(r.Events, state.Event{Timestamp: o.now().UTC(), Type: "kof_uninstalled", Message: "uninstalled " + strings.Join(done, ", ")})
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -243,4 +259,185 @@ func (o *kofUninstallOptions) run(ctx context.Context) error {
 			fmt.Fprintf(w, "%s uninstalled %s\n", st.Green(ui.MarkDone), r)
 		}
 	})
+}
+
+func newKOFRegionalCommand(o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "regional",
+		Short: "The KOF regional cluster (kof.regional): deploy, status, remove",
+		Long: `The KOF regional cluster stores metrics, logs and traces: a ClusterDeployment
+on the management cluster labelled for KOF (with Istio a mesh member with a
+gateway; without, the storage secrets, domain and certificate e-mail as
+cluster annotations), placed in a k0rdent Region when kof.regional.region is
+set (its Credential is then the region's). It is not a k0rdent regional
+cluster: removing it leaves Regions alone, and region remove leaves it alone
+unless it sits in that region.`,
+	}
+	cmd.AddCommand(newKOFRegionalDeployCommand(o), newKOFRegionalStatusCommand(o), newKOFRegionalRemoveCommand(o))
+	return cmd
+}
+
+type kofRegionalOptions struct {
+	*Options
+	Timeout time.Duration
+	Force   bool
+}
+
+func newKOFRegionalDeployCommand(o *Options) *cobra.Command {
+	ro := &kofRegionalOptions{Options: o}
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Create the KOF regional cluster and wait until KOF's operator has taken it up",
+		Long: `Create the KOF regional cluster from kof.regional (template named or the newest
+valid Azure standalone one, values checked against its schema first), wait
+until it is Ready and KOF's operator has written its ConfigMap (kof-NAME: the
+endpoints children ship to). KOF 1.5's kof-regional chart cannot render for
+Azure clusters without Istio (fixed in KOF 1.8.1): without kof.istio this is
+refused (exit 2) with the ways out. Running it again changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return ro.deploy(cmd.Context()) },
+	}
+	cmd.Flags().DurationVar(&ro.Timeout, "timeout", 0, "how long to wait (default: timeouts.child_cluster)")
+	return cmd
+}
+
+func (o *kofRegionalOptions) deploy(ctx context.Context) error {
+	cfg, raw, kc, err := o.kofClients(ctx)
+	if err != nil {
+		return err
+	}
+	if err := kof.CheckRegional(cfg); err != nil {
+		return err
+	}
+	sub := cfg.Azure.SubscriptionID
+	if sub == "" {
+		sub = os.Getenv(credentials.EnvSubscriptionID)
+	}
+	if sub == "" {
+		return usageError(fmt.Errorf("no Azure subscription for the cluster's values: set azure.subscription_id or %s", credentials.EnvSubscriptionID))
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = time.Duration(cfg.Timeouts.ChildCluster)
+	}
+	sess, _, err := o.openSession(ctx, cfg, raw)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	st, err := (&kof.DeployRegional{Kube: kc, Config: cfg, SubscriptionID: sub, DeploymentID: sess.ID(), Timeout: timeout, Progress: o.progressFunc()}).Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sess.Update(ctx, func(r *state.Record) error {
+		kof.RecordRegional(r, st.Namespace, st.Name, st)
+		r.Events = append(r.Events, state.Event{Timestamp: o.now().UTC(), Type: "kof_regional_deployed", Message: fmt.Sprintf("KOF regional cluster %s/%s ready", st.Namespace, st.Name)})
+		return nil
+	}); err != nil {
+		return fmt.Errorf("recording the KOF regional cluster: %w", err)
+	}
+	return o.emit(st, func(w io.Writer, s ui.Style) { renderKOFRegional(w, s, []kof.RegionalStatus{*st}) })
+}
+
+func renderKOFRegional(w io.Writer, st ui.Style, rs []kof.RegionalStatus) {
+	if len(rs) == 0 {
+		fmt.Fprintln(w, "No KOF regional cluster.")
+		return
+	}
+	for _, r := range rs {
+		mark := st.Green(ui.MarkDone)
+		if !r.Ready {
+			mark = st.Red(ui.MarkFailed)
+		}
+		where := "management cluster"
+		if r.Region != "" {
+			where = "region " + r.Region
+		}
+		fmt.Fprintf(w, "%s KOF regional %s/%s (%s, %s): %s\n", mark, r.Namespace, r.Name, where, dash(r.Location), r.Message)
+		keys := make([]string, 0, len(r.Endpoints))
+		for k := range r.Endpoints {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "    %-28s %s\n", k, r.Endpoints[k])
+		}
+		if len(r.Children) > 0 {
+			fmt.Fprintf(w, "    children reporting: %s\n", strings.Join(r.Children, ", "))
+		}
+	}
+}
+
+func newKOFRegionalStatusCommand(o *Options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show every KOF regional cluster: Ready, endpoints, the children reporting to it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, _, kc, err := o.kofClients(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rs, err := kof.RegionalStatuses(cmd.Context(), kc.Client)
+			if err != nil {
+				return err
+			}
+			if err := o.emit(map[string]any{"regional": rs}, func(w io.Writer, s ui.Style) { renderKOFRegional(w, s, rs) }); err != nil {
+				return err
+			}
+			for _, r := range rs {
+				if !r.Ready {
+					return failed(ExitFailed)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newKOFRegionalRemoveCommand(o *Options) *cobra.Command {
+	ro := &kofRegionalOptions{Options: o}
+	cmd := &cobra.Command{
+		Use:   "remove",
+		Short: "Delete the KOF regional cluster and wait until it is gone; Regions are not touched",
+		Long: `Delete the ClusterDeployment of kof.regional and wait until k0rdent has removed
+the cluster and its Azure resources. k0rdent Regions, their clusters and
+Credentials are not touched. One k0rdentctl did not make is refused (exit 3)
+unless --force. Asks first unless -y.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, _, kc, err := ro.kofClients(ctx)
+			if err != nil {
+				return err
+			}
+			r := cfg.KOF.Regional
+			if err := ro.confirm(fmt.Sprintf("Delete the KOF regional cluster %s/%s and its Azure resources?", r.Namespace, r.Name)); err != nil {
+				return err
+			}
+			timeout := ro.Timeout
+			if timeout <= 0 {
+				timeout = time.Duration(cfg.Timeouts.ChildCluster)
+			}
+			if err := kof.RemoveRegional(ctx, kc, cfg, ro.Force, timeout, ro.progressFunc()); err != nil {
+				return err
+			}
+			if store, err := ro.store(); err == nil {
+				if sess, _, err := ro.existingSession(ctx, store, cfg); err == nil && sess != nil {
+					_ = sess.Update(ctx, func(rec *state.Record) error {
+						kof.RecordRegional(rec, r.Namespace, r.Name, nil)
+						rec.Events = append(rec.Events, state.Event{Timestamp: ro.now().UTC(), Type: "kof_regional_removed", Message: fmt.Sprintf("KOF regional cluster %s/%s removed", r.Namespace, r.Name)})
+						return nil
+					})
+					_ = sess.Close()
+				}
+			}
+			return ro.emit(map[string]any{"removed": r.Namespace + "/" + r.Name}, func(w io.Writer, s ui.Style) {
+				fmt.Fprintf(w, "%s KOF regional cluster %s/%s is gone\n", s.Green(ui.MarkDone), r.Namespace, r.Name)
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&ro.Timeout, "timeout", 0, "how long to wait (default: timeouts.child_cluster)")
+	cmd.Flags().BoolVar(&ro.Force, "force", false, "delete it even when k0rdentctl did not make it")
+	return cmd
 }

@@ -33,6 +33,7 @@ type statusView struct {
 	RecentEvents []state.Event     `json:"recent_events,omitempty"`
 	K0rdent      *state.K0rdent    `json:"k0rdent,omitempty"`
 	Regional     []regionalSummary `json:"regions,omitempty"`
+	KOF          *state.KOF        `json:"kof,omitempty"`
 	// StoppedRun is the run whose process is gone although the record says
 	// it was running (INTERRUPTED).
 	StoppedRun *stoppedRun `json:"stopped_run,omitempty"`
@@ -294,6 +295,7 @@ func (v *statusView) fill(o *Options, s state.Store, rec *state.Record, raw []by
 		k := rec.K0rdent
 		v.K0rdent = &k
 	}
+	v.KOF = rec.KOF
 	v.Next = nextSteps(o, rec, v, holder)
 }
 
@@ -432,6 +434,30 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView, width i
 			counts[r.Status]++
 		}
 		fmt.Fprintf(w, "Regions   %d: %s\n", len(v.Regional), countsLine(counts))
+	}
+	if k := v.KOF; k != nil {
+		if len(k.Releases) > 0 {
+			names := make([]string, 0, len(k.Releases))
+			for _, r := range k.Releases {
+				names = append(names, fmt.Sprintf("%s %s", r.Name, r.ChartVersion))
+			}
+			fmt.Fprintf(w, "KOF       %s: %s\n", k.Version, strings.Join(names, ", "))
+		}
+		for _, r := range k.Regional {
+			where := "management cluster"
+			if r.Region != "" {
+				where = "region " + r.Region
+			}
+			ready := "not ready"
+			if r.Ready {
+				ready = "ready"
+			}
+			fmt.Fprintf(w, "KOF regional %s/%s (%s, %s): %s", r.Namespace, r.Name, where, dash(r.Location), ready)
+			if e := r.Endpoints["read_metrics_endpoint"]; e != "" {
+				fmt.Fprintf(w, ", metrics %s", e)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintf(w, "State     %s (backend %s)\n", v.Paths.State, v.Backend.Name)
 	if l := v.Backend.Lock; l != nil {

@@ -325,6 +325,7 @@ type ChildCluster struct {
 	ControlPlane NodePool       `yaml:"control_plane,omitempty" json:"control_plane" jsonschema_description:"Control plane nodes. Default 1 x Standard_A4_v2."`
 	Workers      NodePool       `yaml:"workers,omitempty" json:"workers" jsonschema_description:"Worker nodes. Default 1 x Standard_A4_v2."`
 	Values       map[string]any `yaml:"values,omitempty" json:"values,omitempty" jsonschema_description:"Extra ClusterDeployment spec.config values, merged over the generated ones."`
+	KOF          bool           `yaml:"kof,omitempty" json:"kof,omitempty" jsonschema_description:"Label it for KOF, so that its collectors ship to the KOF regional cluster (named when it is in the same location). Needs kof.enabled."`
 }
 
 // Timeouts bound each kind of wait. Zero means the default.

@@ -945,6 +945,9 @@ func (v *validator) children() {
 		v.nodePool(p+".control_plane", ch.ControlPlane, true)
 		v.nodePool(p+".workers", ch.Workers, false)
 		v.templateArch(p, ch.ControlPlane, ch.Workers, ch.Values)
+		if ch.KOF && !v.c.KOF.Enabled {
+			v.errorf(p+".kof", "", "kof: true labels the cluster for KOF, but kof.enabled is false: enable KOF or remove kof from this child")
+		}
 		if ch.Region == "" {
 			continue
 		}

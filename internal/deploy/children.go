@@ -16,6 +16,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
+	"github.com/k0rdentctl/k0rdentctl/internal/kof"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
@@ -50,7 +51,7 @@ func (p *childPhase) Requires() []string {
 func (p *childPhase) ShouldRun(context.Context) (bool, string, error) { return true, "", nil }
 
 func (p *childPhase) DryRun(context.Context) ([]string, error) {
-	s := child.SpecFrom(p.cc)
+	s := kof.ChildSpec(p.env.Config, p.cc)
 	where := "on the management cluster"
 	if s.Region != "" {
 		where = "in region " + s.Region
@@ -69,22 +70,16 @@ func (p *childPhase) DryRun(context.Context) ([]string, error) {
 
 func (p *childPhase) Run(ctx context.Context, prog phase.Progress) error {
 	cfg := p.env.Config
-	sub := cfg.Azure.SubscriptionID
-	if sub == "" {
-		sub = os.Getenv(credentials.EnvSubscriptionID)
-	}
-	if sub == "" {
-		return phase.Permanent(fmt.Errorf("no Azure subscription for the values of %s: set azure.subscription_id or %s", p.cc.Name, credentials.EnvSubscriptionID))
+	sub, err := subscription(cfg, p.cc.Name)
+	if err != nil {
+		return err
 	}
 	kc, err := p.env.Management.Clients(ctx)
 	if err != nil {
 		return err
 	}
-	id := ""
-	if p.env.Session != nil {
-		id = p.env.Session.ID()
-	}
-	create := &child.Create{Client: kc.Client, Spec: child.SpecFrom(p.cc), SubscriptionID: sub, DeploymentID: id, CopyRegionKubeconfig: p.env.Config.K0rdentBefore("1.6.0"),
+	id := p.env.deploymentID()
+	create := &child.Create{Client: kc.Client, Spec: kof.ChildSpec(p.env.Config, p.cc), SubscriptionID: sub, DeploymentID: id, CopyRegionKubeconfig: p.env.Config.K0rdentBefore("1.6.0"),
 		Timeout: time.Duration(cfg.Timeouts.ChildCluster), Progress: func(s string) { prog.Printf("%s", s) }}
 	cd, err := create.Run(ctx)
 	if err != nil {
@@ -124,4 +119,17 @@ func (p *childPhase) Verify(ctx context.Context) (bool, string, error) {
 		return false, "ClusterDeployment not Ready", nil
 	}
 	return true, "ClusterDeployment Ready", nil
+}
+
+// subscription is the Azure subscription a cluster's values name:
+// azure.subscription_id, else AZURE_SUBSCRIPTION_ID.
+func subscription(cfg *config.Config, what string) (string, error) {
+	sub := cfg.Azure.SubscriptionID
+	if sub == "" {
+		sub = os.Getenv(credentials.EnvSubscriptionID)
+	}
+	if sub == "" {
+		return "", phase.Permanent(fmt.Errorf("no Azure subscription for the values of %s: set azure.subscription_id or %s", what, credentials.EnvSubscriptionID))
+	}
+	return sub, nil
 }

@@ -79,10 +79,7 @@ func (p *credentialsPhase) Run(ctx context.Context, prog phase.Progress) error {
 	if err != nil {
 		return err
 	}
-	id := ""
-	if p.env.Session != nil {
-		id = p.env.Session.ID()
-	}
+	id := p.env.deploymentID()
 	_, err = (&credentials.Setup{Client: kc.Client, Names: credentials.NamesFrom(p.env.Config), Principal: pr, DeploymentID: id,
 		Timeout: credentialsTimeout, Progress: func(s string) { prog.Printf("%s", s) }}).Run(ctx)
 	return err

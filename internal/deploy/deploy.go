@@ -45,6 +45,14 @@ type Env struct {
 	Entra func(deploymentID string) (*credentials.Entra, error)
 }
 
+// deploymentID is the open record's id, "" when planning.
+func (e *Env) deploymentID() string {
+	if e.Session == nil {
+		return ""
+	}
+	return e.Session.ID()
+}
+
 func (e *Env) now() time.Time {
 	if e.Now != nil {
 		return e.Now()

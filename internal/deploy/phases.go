@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/k0rdent"
+	"github.com/k0rdentctl/k0rdentctl/internal/kof"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
@@ -66,10 +67,12 @@ func Check(env *Env, opts Options) []Unavailable {
 			Reason: "KOF is enabled, and this run leaves it out",
 			Action: "add --with-kof, or run k0rdentctl kof install after this run"})
 	}
-	if cfg.KOF.Enabled {
-		missing = append(missing, Unavailable{Field: "kof.regional",
-			Reason: "the KOF regional cluster (a ClusterDeployment labelled for KOF) is not in this build: KOF's management-cluster part (kof install) is",
-			Action: "create it as KOF's documentation describes, after k0rdentctl kof install"})
+	if opts.WithKOF && cfg.KOF.Enabled {
+		if err := kof.CheckRegional(cfg); err != nil {
+			missing = append(missing, Unavailable{Field: "kof.istio.enabled", Blocking: true,
+				Reason: "the KOF regional cluster would never get its storage: " + err.Error(),
+				Action: "set kof.istio.enabled: true, or leave out --with-kof and run k0rdentctl kof install alone"})
+		}
 	}
 	switch n := len(cfg.ChildClusters); {
 	case opts.WithChildren && n == 0:
@@ -117,7 +120,7 @@ func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 		}
 	}
 	if opts.WithKOF && cfg.KOF.Enabled {
-		phases = append(phases, &kofPhase{env: env})
+		phases = append(phases, &kofPhase{env: env}, &kofRegionalPhase{env: env, withRegional: opts.WithRegional && cfg.RegionalEnabled()})
 	}
 	if opts.WithChildren {
 		for _, cc := range cfg.ChildClusters {

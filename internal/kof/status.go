@@ -33,6 +33,9 @@ type Status struct {
 	Releases []ReleaseStatus `json:"releases"`
 	// Clusters are the ClusterDeployments labelled for KOF, by role.
 	Clusters map[string][]string `json:"clusters"`
+	// Regional are the KOF regional clusters with endpoints and the
+	// children reporting to each.
+	Regional []RegionalStatus `json:"regional"`
 }
 
 // Ready: every release is installed and ready.
@@ -82,6 +85,9 @@ func GetStatus(ctx context.Context, kc *kube.Clients, cfg *config.Config) (*Stat
 		return nil, err
 	}
 	st.Clusters = users
+	if st.Regional, err = RegionalStatuses(ctx, kc.Client); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

@@ -50,6 +50,8 @@ type Record struct {
 	// k0rdent's Azure Credential (credentials setup --create-principal);
 	// nil when the user gave one or none was made.
 	AzurePrincipal *AzurePrincipal `json:"azure_principal,omitempty"`
+	// KOF is KOF as k0rdentctl installed it; nil when it did not.
+	KOF *KOF `json:"kof,omitempty"`
 	// ResumeCommand is the command line that runs the last run again (and so
 	// resumes it), e.g. "k0rdentctl region deploy regional-useast"; status
 	// prints it as the next step.
@@ -526,4 +528,32 @@ type AzurePrincipal struct {
 	// only when it is.
 	PendingPasswordKeyID string    `json:"pending_password_key_id,omitempty"`
 	CreatedAt            time.Time `json:"created_at"`
+}
+
+// KOF is what k0rdentctl installed of KOF and the KOF regional clusters it
+// made.
+type KOF struct {
+	Version     string        `json:"version"`
+	Releases    []KOFRelease  `json:"releases,omitempty"`
+	InstalledAt *time.Time    `json:"installed_at,omitempty"`
+	Regional    []KOFRegional `json:"regional,omitempty"`
+}
+
+// KOFRelease is one Helm release of KOF.
+type KOFRelease struct {
+	Name         string `json:"name"`
+	Namespace    string `json:"namespace"`
+	ChartVersion string `json:"chart_version"`
+	Revision     int    `json:"revision"`
+}
+
+// KOFRegional is a KOF regional cluster: where it is and the endpoints
+// its children ship to.
+type KOFRegional struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Region    string            `json:"region,omitempty"`
+	Location  string            `json:"location,omitempty"`
+	Ready     bool              `json:"ready"`
+	Endpoints map[string]string `json:"endpoints,omitempty"`
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/k0rdentctl/k0rdentctl/internal/cli"
 	"github.com/k0rdentctl/k0rdentctl/internal/kof"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
 // vmWebhook stands in for the VictoriaMetrics operator's admission webhook:
@@ -322,6 +323,18 @@ func TestKOFVersionGuard(t *testing.T) {
 		}
 	}
 	rgNotFound(t, c, client.ObjectKey{Name: "kof"}, &corev1.Namespace{})
+
+	// KOF 1.5's kof-regional cannot render for Azure without Istio: the
+	// regional cluster is refused up front, saying why and the ways out.
+	cfg := kofConfig(t, w, "1.5.0", false, hook, 3)
+	r := cliRun(t, "kof", "regional", "deploy", "-c", cfg)
+	if r.code != cli.ExitUsage || !strings.Contains(r.err, "fixed in KOF 1.8.1") || !strings.Contains(r.err, "kof.istio.enabled: true") {
+		t.Errorf("kof regional deploy without Istio on KOF 1.5.0: exit %d, want 2 with the reason and ways out", r.code)
+	}
+	if r := cliRun(t, "deploy", "--with-kof", "-c", cfg); r.code != cli.ExitUsage || !strings.Contains(r.err, "kof.istio.enabled") {
+		t.Errorf("deploy --with-kof without Istio on KOF 1.5.0: exit %d, want 2 before anything", r.code)
+	}
+	rgNotFound(t, c, client.ObjectKey{Namespace: rgNamespace, Name: "kof-regional"}, &kcmv1.ClusterDeployment{})
 }
 
 // waitUntil polls f until it is true or ctx ends.
@@ -334,4 +347,128 @@ func waitUntil(ctx context.Context, f func() bool) error {
 		}
 	}
 	return nil
+}
+
+// TestKOFRegionalAndK0rdentRegionsStandApart: with two k0rdent regions,
+// KOF installed, the KOF regional cluster placed in regional-useast (its
+// Credential the region's, labelled as an Istio mesh member with a
+// gateway in that region's mesh) becomes ready once the stand-in of KOF's
+// operator writes its endpoints; a child made with --kof in that region is
+// labelled for it and reports to it. Removing a k0rdent region leaves KOF
+// alone, and removing the KOF regional cluster leaves every Region,
+// regional ClusterDeployment and regional Credential alone, object by
+// object.
+func TestKOFRegionalAndK0rdentRegionsStandApart(t *testing.T) {
+	w := newRegionalWorld(t, 2, false)
+	opsTwoRegions(t, w)
+	c, ctx := w.mgmt.Client, t.Context()
+	defaultStorageClass(t, c)
+	startKOFStandIn(t, c)
+	op := standin.NewLoop(&standin.KOFOperator{Client: c})
+	stop := op.Start(ctx)
+	t.Cleanup(func() { _ = stop() })
+	hook := newVMWebhook(t)
+	hook.serving.Store(true)
+	charts, err := filepath.Abs(filepath.Join("testdata", "kof-charts"))
+	rgMust(t, err)
+	raw, err := os.ReadFile(w.cfgPath)
+	rgMust(t, err)
+	rgMust(t, os.WriteFile(w.cfgPath, append(raw, []byte(fmt.Sprintf(`kof:
+  enabled: true
+  version: "1.5.0"
+  charts: %s
+  istio:
+    charts: %s
+  mothership:
+    values:
+      test: {webhookURL: %s, caBundle: %s}
+  regional:
+    name: kof-regional-useast
+    domain: kof.example.com
+    admin_email: admin@example.com
+    location: eastus
+    region: regional-useast
+`, charts, charts, hook.url, hook.caBundle))...), 0o600))
+	flags := []string{"-c", w.cfgPath, "--state-dir", w.stateDir}
+	run := func(args ...string) opsResult { return cliRun(t, append(args, flags...)...) }
+
+	if r := run("kof", "install"); r.code != 0 {
+		t.Fatalf("kof install: exit %d", r.code)
+	}
+	w.standin.SetClusterKubeconfig(rgNamespace, "kof-regional-useast", w.regionals[0].Kubeconfig)
+	if r := run("kof", "regional", "deploy", "--timeout", "1m"); r.code != 0 || !strings.Contains(r.out, "vmauth") || !strings.Contains(r.out, "region regional-useast") {
+		t.Fatalf("kof regional deploy: exit %d, want 0 and its endpoints", r.code)
+	}
+	kcd := &kcmv1.ClusterDeployment{}
+	rgGet(t, c, client.ObjectKey{Namespace: rgNamespace, Name: "kof-regional-useast"}, kcd)
+	want := map[string]string{kof.LabelClusterRole: "regional", kof.LabelIstioRole: "member", kof.LabelIstioGateway: "true", kof.LabelIstioMesh: "regional-useast"}
+	for k, v := range want {
+		if kcd.Labels[k] != v {
+			t.Errorf("KOF regional label %s=%q, want %q", k, kcd.Labels[k], v)
+		}
+	}
+	if kcd.Spec.Credential != rgCredential+"-regional-useast" || kcd.Labels[kof.LabelStorageSecrets] != "" {
+		t.Errorf("KOF regional: credential %s, labels %v", kcd.Spec.Credential, kcd.Labels)
+	}
+
+	w.standin.SetClusterKubeconfig(rgNamespace, "shop", w.regionals[0].Kubeconfig)
+	if r := run("child", "create", "shop", "--region", "regional-useast", "--location", "eastus", "--kof", "--timeout", "1m"); r.code != 0 {
+		t.Fatalf("child create --kof: exit %d", r.code)
+	}
+	shop := &kcmv1.ClusterDeployment{}
+	rgGet(t, c, client.ObjectKey{Namespace: rgNamespace, Name: "shop"}, shop)
+	if shop.Labels[kof.LabelClusterRole] != "child" || shop.Labels[kof.LabelRegionalName] != "kof-regional-useast" || shop.Labels[kof.LabelIstioMesh] != "regional-useast" {
+		t.Errorf("child labels %v: want a KOF child of kof-regional-useast in the region's mesh", shop.Labels)
+	}
+	var st kof.Status
+	err = waitUntil(ctx, func() bool {
+		r := run("kof", "status", "-o", "json")
+		st = kof.Status{}
+		_ = json.Unmarshal([]byte(r.out), &st)
+		return len(st.Regional) == 1 && len(st.Regional[0].Children) == 1
+	})
+	if err != nil || st.Regional[0].Children[0] != "shop" || st.Regional[0].Region != "regional-useast" || !st.Regional[0].Ready {
+		t.Fatalf("kof status: %+v (%v)", st.Regional, err)
+	}
+
+	// status (the record) shows KOF's releases and the regional cluster.
+	if r := run("status"); !strings.Contains(r.out, "KOF       1.5.0: k0rdent-istio-base 0.1.0") ||
+		!strings.Contains(r.out, "KOF regional kcm-system/kof-regional-useast (region regional-useast, eastus): ready, metrics http://kof-regional-useast-vmauth:8427") {
+		t.Errorf("status does not show KOF:\n%s", r.out)
+	}
+
+	// A k0rdent region goes: KOF stays.
+	if r := run("region", "remove", "regional-westeu", "-y"); r.code != 0 {
+		t.Fatalf("region remove regional-westeu: exit %d", r.code)
+	}
+	rgNotFound(t, c, client.ObjectKey{Name: "regional-westeu"}, &kcmv1.Region{})
+	rgGet(t, c, client.ObjectKeyFromObject(kcd), &kcmv1.ClusterDeployment{})
+	rgGet(t, c, client.ObjectKey{Name: "kof-regional-cluster"}, &kcmv1.MultiClusterService{})
+	if r := run("kof", "status"); r.code != 0 {
+		t.Errorf("kof status after a region went: exit %d", r.code)
+	}
+
+	// The KOF regional cluster goes: k0rdent's region stays, object by object.
+	before := map[string]string{}
+	objs := map[string]client.Object{
+		"Region regional-useast":            &kcmv1.Region{ObjectMeta: metav1.ObjectMeta{Name: "regional-useast"}},
+		"ClusterDeployment regional-useast": &kcmv1.ClusterDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: "regional-cluster-useast"}},
+		"Credential regional-useast":        &kcmv1.Credential{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgCredential + "-regional-useast"}},
+		"Credential management":             &kcmv1.Credential{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgCredential}},
+		"child shop":                        shop,
+	}
+	for name, o := range objs {
+		rgGet(t, c, client.ObjectKeyFromObject(o), o)
+		before[name] = string(o.GetUID()) + "/" + fmt.Sprint(o.GetGeneration())
+	}
+	if r := run("kof", "regional", "remove", "-y", "--timeout", "1m"); r.code != 0 {
+		t.Fatalf("kof regional remove: exit %d", r.code)
+	}
+	rgNotFound(t, c, client.ObjectKeyFromObject(kcd), &kcmv1.ClusterDeployment{})
+	for name, o := range objs {
+		rgGet(t, c, client.ObjectKeyFromObject(o), o)
+		if now := string(o.GetUID()) + "/" + fmt.Sprint(o.GetGeneration()); now != before[name] || !o.GetDeletionTimestamp().IsZero() {
+			t.Errorf("%s changed when the KOF regional cluster was removed (%s → %s)", name, before[name], now)
+		}
+	}
 }

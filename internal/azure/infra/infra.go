@@ -419,6 +419,12 @@ func (s *Spec) priority() string {
 // retryable: failures another create may get past (capacity, allocation,
 // provisioning); not ones the request itself causes.
 func retryable(err error) bool {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && (re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests) {
+		// Transient and outlasting the SDK's own retries: the PUT is
+		// idempotent, so the next attempt puts the same VM again.
+		return true
+	}
 	switch Code(err) {
 	case "SkuNotAvailable", "AllocationFailed", "ZonalAllocationFailed", "OverconstrainedAllocationRequest",
 		"OverconstrainedZonalAllocationRequest", "OSProvisioningTimedOut", "OSProvisioningInternalError",
