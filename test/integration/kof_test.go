@@ -25,9 +25,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/cli"
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/kof"
+	"github.com/k0rdentctl/k0rdentctl/internal/regional"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
@@ -470,5 +474,146 @@ func TestKOFRegionalAndK0rdentRegionsStandApart(t *testing.T) {
 		if now := string(o.GetUID()) + "/" + fmt.Sprint(o.GetGeneration()); now != before[name] || !o.GetDeletionTimestamp().IsZero() {
 			t.Errorf("%s changed when the KOF regional cluster was removed (%s → %s)", name, before[name], now)
 		}
+	}
+}
+
+// TestRegionalWithKOFExample deploys the regional-with-kof example (on the
+// test's management cluster instead of Azure VMs, KOF's charts from the
+// test folder) with deploy --with-regional --with-kof --with-children in
+// one run: both k0rdent regions, KOF with Istio, the KOF regional cluster
+// in regional-westeu, the two children. Then it removes the KOF regional
+// cluster (every Region, regional ClusterDeployment and Credential
+// unchanged) and a k0rdent region (every KOF release and
+// MultiClusterService unchanged).
+func TestRegionalWithKOFExample(t *testing.T) {
+	capz, err := testenv.CAPZCRDDir(t.Context())
+	rgMust(t, err)
+	// The management cluster starts without k0rdent: deploy installs it.
+	clusters := make(chan *testenv.Cluster, 1)
+	go func() { clusters <- testenv.StartT(t, testenv.Options{NoCRDs: true, ExtraCRDDirs: []string{capz}}) }()
+	regionals := rgStartClusters(t, 2)
+	w := regionalWorldOn(t, <-clusters, regionals)
+	w.startStandIns(moduleVersion)
+	c, ctx := w.mgmt.Client, t.Context()
+	defaultStorageClass(t, c)
+	startKOFStandIn(t, c)
+	op := standin.NewLoop(&standin.KOFOperator{Client: c})
+	stop := op.Start(ctx)
+	t.Cleanup(func() { _ = stop() })
+	hook := newVMWebhook(t)
+	hook.serving.Store(true)
+
+	data, err := config.TemplateContent("regional-with-kof")
+	rgMust(t, err)
+	var doc map[string]any
+	rgMust(t, yaml.Unmarshal(data, &doc))
+	charts, err := filepath.Abs(filepath.Join("testdata", "kof-charts"))
+	rgMust(t, err)
+	doc["management"] = map[string]any{"mode": "existing", "kubeconfig": w.mgmt.KubeconfigPath}
+	delete(doc, "cluster")
+	delete(doc, "vm_sizing")
+	doc["azure"].(map[string]any)["subscription_id"] = "0b1e7c3a-1111-2222-3333-444455556666"
+	k0 := doc["software"].(map[string]any)["k0rdent"].(map[string]any)
+	k0["version"], k0["chart"], k0["values"] = moduleVersion, kcmChartDir(t), chartValues()
+	k := doc["kof"].(map[string]any)
+	k["charts"] = charts
+	k["istio"].(map[string]any)["charts"] = charts
+	k["mothership"].(map[string]any)["values"] = map[string]any{"test": map[string]any{"webhookURL": hook.url, "caBundle": hook.caBundle}}
+	doc["timeouts"] = map[string]any{"k0rdent_install": "2m", "regional_cluster": "2m", "region_ready": "2m", "child_cluster": "2m", "kof_install": "3m"}
+	out, err := yaml.Marshal(doc)
+	rgMust(t, err)
+	cfgPath := filepath.Join(w.dir, "k0rdent.yaml")
+	rgMust(t, os.WriteFile(cfgPath, out, 0o600))
+	for name, kc := range map[string][]byte{"regional-cluster-westeu": w.regionals[0].Kubeconfig, "regional-cluster-useast": w.regionals[1].Kubeconfig,
+		"kof-regional-westeu": w.regionals[0].Kubeconfig, "shop-westeu": w.regionals[0].Kubeconfig, "shop-useast": w.regionals[1].Kubeconfig} {
+		w.standin.SetClusterKubeconfig(rgNamespace, name, kc)
+	}
+
+	// k0rdent first; then what k0rdent's chart brings that the stand-in
+	// does not make (the ClusterTemplates) and the Credential the example
+	// expects to exist; then everything else in one run.
+	if r := cliRun(t, "deploy", "-c", cfgPath); r.code != 0 {
+		t.Fatalf("deploy: exit %d", r.code)
+	}
+	w.seedManagement(false)
+	r := cliRun(t, "deploy", "--with-regional", "--with-kof", "--with-children", "-c", cfgPath)
+	if r.code != 0 {
+		t.Fatalf("deploy --with-regional --with-kof --with-children of the example: exit %d", r.code)
+	}
+	kcd := &kcmv1.ClusterDeployment{}
+	rgGet(t, c, client.ObjectKey{Namespace: rgNamespace, Name: "kof-regional-westeu"}, kcd)
+	if kcd.Spec.Credential != rgCredential+"-regional-westeu" || kcd.Labels[kof.LabelIstioMesh] != "regional-westeu" {
+		t.Errorf("KOF regional: credential %s, labels %v", kcd.Spec.Credential, kcd.Labels)
+	}
+	for _, n := range []string{"shop-westeu", "shop-useast"} {
+		rgGet(t, c, client.ObjectKey{Namespace: rgNamespace, Name: n}, &kcmv1.ClusterDeployment{})
+	}
+	// Again: every phase verified, nothing redone (the KOF ones included).
+	r = cliRun(t, "deploy", "--with-regional", "--with-kof", "--with-children", "-c", cfgPath, "-o", "json")
+	var again struct {
+		Phases []struct {
+			Name, Status string
+			Verified     bool
+		} `json:"phases"`
+	}
+	if r.code != 0 {
+		t.Fatalf("second deploy: exit %d", r.code)
+	}
+	rgMust(t, json.Unmarshal([]byte(r.out), &again))
+	seen := map[string]bool{}
+	for _, p := range again.Phases {
+		seen[p.Name] = true
+		if p.Name != "preflight" && !strings.HasSuffix(p.Name, "/"+regional.StepPreflight) && p.Status != "skipped" && (!p.Verified || p.Status != "completed") {
+			t.Errorf("second deploy redid %s (%s, verified %t)", p.Name, p.Status, p.Verified)
+		}
+	}
+	if !seen["kof"] || !seen["kof-regional"] {
+		t.Errorf("phases %v: want kof and kof-regional", seen)
+	}
+
+	snapshot := func(objs map[string]client.Object) map[string]string {
+		out := map[string]string{}
+		for name, o := range objs {
+			rgGet(t, c, client.ObjectKeyFromObject(o), o)
+			out[name] = string(o.GetUID()) + "/" + fmt.Sprint(o.GetGeneration()) + "/" + fmt.Sprint(o.GetDeletionTimestamp() != nil)
+		}
+		return out
+	}
+	k0rdentObjs := map[string]client.Object{}
+	for _, rg := range []string{"regional-westeu", "regional-useast"} {
+		k0rdentObjs["Region "+rg] = &kcmv1.Region{ObjectMeta: metav1.ObjectMeta{Name: rg}}
+		k0rdentObjs["Credential "+rg] = &kcmv1.Credential{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: rgCredential + "-" + rg}}
+		k0rdentObjs["ClusterDeployment "+rg] = &kcmv1.ClusterDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: rgNamespace, Name: strings.Replace(rg, "regional-", "regional-cluster-", 1)}}
+	}
+	before := snapshot(k0rdentObjs)
+	if r := cliRun(t, "kof", "regional", "remove", "-y", "--timeout", "1m", "-c", cfgPath); r.code != 0 {
+		t.Fatalf("kof regional remove: exit %d", r.code)
+	}
+	rgNotFound(t, c, client.ObjectKeyFromObject(kcd), &kcmv1.ClusterDeployment{})
+	if after := snapshot(k0rdentObjs); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("removing the KOF regional cluster touched k0rdent's regions:\nbefore %v\nafter  %v", before, after)
+	}
+
+	kofObjs := map[string]client.Object{}
+	for _, m := range []string{"kof-regional-cluster", "kof-istio-regional-cluster", "kof-child-cluster", "kof-istio-child-cluster"} {
+		kofObjs["MultiClusterService "+m] = &kcmv1.MultiClusterService{ObjectMeta: metav1.ObjectMeta{Name: m}}
+	}
+	var secs corev1.SecretList
+	rgMust(t, c.List(ctx, &secs, client.MatchingLabels{"owner": "helm"}))
+	for i := range secs.Items {
+		if s := &secs.Items[i]; s.Namespace == "kof" || s.Namespace == "istio-system" {
+			kofObjs["Helm "+s.Name] = s
+		}
+	}
+	before = snapshot(kofObjs)
+	if r := cliRun(t, "region", "remove", "regional-useast", "--force", "-y", "-c", cfgPath); r.code != 0 {
+		t.Fatalf("region remove regional-useast: exit %d", r.code)
+	}
+	rgNotFound(t, c, client.ObjectKey{Name: "regional-useast"}, &kcmv1.Region{})
+	if after := snapshot(kofObjs); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("removing a k0rdent region touched KOF:\nbefore %v\nafter  %v", before, after)
+	}
+	if r := cliRun(t, "kof", "status", "-c", cfgPath); r.code != 0 {
+		t.Errorf("kof status after the region went: exit %d", r.code)
 	}
 }
