@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -156,7 +158,13 @@ func regionalStatus(ctx context.Context, c client.Client, key client.ObjectKey) 
 			}
 		}
 	}
-	st.Ready, st.Message = true, "Ready; KOF's operator took it up"
+	if waiting, err := storageReady(ctx, c, key); err != nil {
+		return nil, err
+	} else if waiting != "" {
+		st.Message = waiting
+		return st, nil
+	}
+	st.Ready, st.Message = true, "Ready; KOF's operator took it up and its storage runs"
 	var cms corev1.ConfigMapList
 	if err := c.List(ctx, &cms, client.InNamespace(key.Namespace)); err != nil {
 		return nil, err
@@ -220,3 +228,55 @@ func (e *NotOursError) Error() string {
 
 // Refused says this is a guard (exit code 3).
 func (e *NotOursError) Refused() bool { return true }
+
+// storageReady looks into the regional cluster: KOF's storage (what the
+// kof-regional-cluster MultiClusterService installs into namespace kof)
+// has its Deployments and StatefulSets available. It returns what is
+// missing, "" when ready.
+func storageReady(ctx context.Context, c client.Client, key client.ObjectKey) (string, error) {
+	data, err := child.Kubeconfig(ctx, c, key)
+	if err != nil {
+		return "waiting for the cluster's kubeconfig: " + err.Error(), nil
+	}
+	rc, err := kube.FromKubeconfig(data)
+	if err != nil {
+		return "", fmt.Errorf("reading the kubeconfig of %s: %w", key, err)
+	}
+	var ds appsv1.DeploymentList
+	if err := rc.Client.List(ctx, &ds, client.InNamespace(storageNamespace)); err != nil {
+		return "cannot list KOF's storage in the regional cluster: " + err.Error(), nil
+	}
+	var ss appsv1.StatefulSetList
+	if err := rc.Client.List(ctx, &ss, client.InNamespace(storageNamespace)); err != nil {
+		return "cannot list KOF's storage in the regional cluster: " + err.Error(), nil
+	}
+	if len(ds.Items)+len(ss.Items) == 0 {
+		return "waiting for KOF's storage in the regional cluster (namespace " + storageNamespace + " is empty: k0rdent installs it through MultiClusterService kof-regional-cluster)", nil
+	}
+	var waiting []string
+	for _, d := range ds.Items {
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		if d.Status.AvailableReplicas < want {
+			waiting = append(waiting, fmt.Sprintf("Deployment %s %d/%d", d.Name, d.Status.AvailableReplicas, want))
+		}
+	}
+	for _, x := range ss.Items {
+		want := int32(1)
+		if x.Spec.Replicas != nil {
+			want = *x.Spec.Replicas
+		}
+		if x.Status.ReadyReplicas < want {
+			waiting = append(waiting, fmt.Sprintf("StatefulSet %s %d/%d", x.Name, x.Status.ReadyReplicas, want))
+		}
+	}
+	if len(waiting) > 0 {
+		return "waiting for KOF's storage in the regional cluster: " + strings.Join(waiting, ", "), nil
+	}
+	return "", nil
+}
+
+// storageNamespace is where KOF's storage runs in a regional cluster.
+const storageNamespace = "kof"

@@ -368,7 +368,7 @@ func TestKOFRegionalAndK0rdentRegionsStandApart(t *testing.T) {
 	c, ctx := w.mgmt.Client, t.Context()
 	defaultStorageClass(t, c)
 	startKOFStandIn(t, c)
-	op := standin.NewLoop(&standin.KOFOperator{Client: c})
+	op := standin.NewLoop(&standin.KOFOperator{Client: c}, &standin.KOFServices{Management: c})
 	stop := op.Start(ctx)
 	t.Cleanup(func() { _ = stop() })
 	hook := newVMWebhook(t)
@@ -400,9 +400,12 @@ func TestKOFRegionalAndK0rdentRegionsStandApart(t *testing.T) {
 		t.Fatalf("kof install: exit %d", r.code)
 	}
 	w.standin.SetClusterKubeconfig(rgNamespace, "kof-regional-useast", w.regionals[0].Kubeconfig)
-	if r := run("kof", "regional", "deploy", "--timeout", "1m"); r.code != 0 || !strings.Contains(r.out, "vmauth") || !strings.Contains(r.out, "region regional-useast") {
-		t.Fatalf("kof regional deploy: exit %d, want 0 and its endpoints", r.code)
+	if r := run("kof", "regional", "deploy", "--timeout", "1m"); r.code != 0 || !strings.Contains(r.out, "vmauth") || !strings.Contains(r.out, "region regional-useast") ||
+		!strings.Contains(r.out, "its storage runs") {
+		t.Fatalf("kof regional deploy: exit %d, want 0, its endpoints and its storage running", r.code)
 	}
+	// What the KOF MultiClusterService put into the regional cluster.
+	rgGet(t, w.regionals[0].Client, client.ObjectKey{Namespace: "kof", Name: "kof-storage-victoria-metrics"}, &appsv1.Deployment{})
 	kcd := &kcmv1.ClusterDeployment{}
 	rgGet(t, c, client.ObjectKey{Namespace: rgNamespace, Name: "kof-regional-useast"}, kcd)
 	want := map[string]string{kof.LabelClusterRole: "regional", kof.LabelIstioRole: "member", kof.LabelIstioGateway: "true", kof.LabelIstioMesh: "regional-useast"}
@@ -497,7 +500,7 @@ func TestRegionalWithKOFExample(t *testing.T) {
 	c, ctx := w.mgmt.Client, t.Context()
 	defaultStorageClass(t, c)
 	startKOFStandIn(t, c)
-	op := standin.NewLoop(&standin.KOFOperator{Client: c})
+	op := standin.NewLoop(&standin.KOFOperator{Client: c}, &standin.KOFServices{Management: c})
 	stop := op.Start(ctx)
 	t.Cleanup(func() { _ = stop() })
 	hook := newVMWebhook(t)

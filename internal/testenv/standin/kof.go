@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 
 	kcmv1 "github.com/K0rdent/kcm/api/v1beta1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -135,4 +139,113 @@ func (k *KOFOperator) write(ctx context.Context, ns, name string, data map[strin
 	}
 	cm.Data = data
 	return k.Client.Update(ctx, cm)
+}
+
+// KOFServices stands in for k0rdent's MultiClusterService controller with
+// Sveltos as far as KOF's regional clusters go: to a Ready ClusterDeployment
+// that a MultiClusterService named kof-*regional-cluster selects, once
+// that service's references are valid, it "installs" KOF's storage: in the
+// cluster behind the ClusterDeployment's kubeconfig Secret, namespace kof
+// and a Deployment kof-storage-victoria-metrics, made available as the
+// kubelet would. Nothing for a cluster no such service selects.
+type KOFServices struct {
+	Management client.Client
+
+	mu      sync.Mutex
+	clients map[string]client.Client
+}
+
+func (k *KOFServices) Name() string { return "kof-services" }
+
+// Reconcile installs the storage where it is due.
+func (k *KOFServices) Reconcile(ctx context.Context) error {
+	var mcss kcmv1.MultiClusterServiceList
+	if err := k.Management.List(ctx, &mcss); err != nil {
+		return err
+	}
+	var sels []labels.Selector
+	for _, m := range mcss.Items {
+		if !strings.HasSuffix(m.Name, "regional-cluster") || !meta.IsStatusConditionTrue(m.Status.Conditions, kcmv1.ServicesReferencesValidationCondition) {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&m.Spec.ClusterSelector)
+		if err != nil {
+			return err
+		}
+		sels = append(sels, sel)
+	}
+	var cds kcmv1.ClusterDeploymentList
+	if err := k.Management.List(ctx, &cds, client.HasLabels{kofRole}); err != nil {
+		return err
+	}
+	for _, cd := range cds.Items {
+		if !meta.IsStatusConditionTrue(cd.Status.Conditions, kcmv1.ReadyCondition) {
+			continue
+		}
+		selected := false
+		for _, s := range sels {
+			selected = selected || s.Matches(labels.Set(cd.Labels))
+		}
+		if !selected {
+			continue
+		}
+		rc, err := k.cluster(ctx, cd.Namespace, cd.Name)
+		if err != nil || rc == nil {
+			continue // no kubeconfig yet
+		}
+		if err := installStorage(ctx, rc); err != nil {
+			return fmt.Errorf("KOF storage in %s/%s: %w", cd.Namespace, cd.Name, err)
+		}
+	}
+	return nil
+}
+
+func (k *KOFServices) cluster(ctx context.Context, ns, name string) (client.Client, error) {
+	sec := &corev1.Secret{}
+	if err := k.Management.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-kubeconfig"}, sec); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	data := sec.Data["value"]
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.clients == nil {
+		k.clients = map[string]client.Client{}
+	}
+	if c, ok := k.clients[string(data)]; ok {
+		return c, nil
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	k.clients[string(data)] = c
+	return c, nil
+}
+
+func installStorage(ctx context.Context, c client.Client) error {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kof"}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	sel := map[string]string{"app.kubernetes.io/name": "victoria-metrics"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "kof", Name: "kof-storage-victoria-metrics"}}
+	err := c.Get(ctx, client.ObjectKeyFromObject(d), d)
+	if apierrors.IsNotFound(err) {
+		d.Spec = appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "vm", Image: "registry.invalid/victoria-metrics:1.5.0"}}}}}
+		if err := c.Create(ctx, d); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if d.Status.AvailableReplicas >= 1 {
+		return nil
+	}
+	d.Status.Replicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas = 1, 1, 1
+	return c.Status().Update(ctx, d)
 }
