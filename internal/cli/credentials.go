@@ -197,6 +197,14 @@ func runCredentialsStatus(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if _, statErr := os.Stat(o.StateDir); statErr == nil {
+		// Read only: the record says whether k0rdentctl made the principal.
+		if store, err := o.store(); err == nil {
+			if rec, err := o.currentRecord(ctx, store, cfg); err == nil {
+				rep.Principal = rec.AzurePrincipal
+			}
+		}
+	}
 	if err := o.emit(rep, func(w io.Writer, st ui.Style) { renderCredentials(w, st, rep) }); err != nil {
 		return err
 	}
@@ -220,6 +228,13 @@ func renderCredentials(w io.Writer, st ui.Style, r *credentials.Report) {
 	fmt.Fprintf(w, "  %s ConfigMap %s (cloud-provider configuration of Azure child clusters)\n", mark(r.TemplatePresent), n.ResourceTemplate())
 	for _, rc := range r.Regional {
 		fmt.Fprintf(w, "  %s regional Credential %s (region %s): %s\n", mark(rc.Ready), rc.Name, rc.Region, rc.Message)
+	}
+	if p := r.Principal; p != nil {
+		fmt.Fprintf(w, "Service principal %s (client %s), made by k0rdentctl %s; password %s, secret in %s\n",
+			p.DisplayName, p.ClientID, p.CreatedAt.UTC().Format("2006-01-02"), dash(p.PasswordKeyID), dash(p.SecretFile))
+		if p.PendingPasswordKeyID != "" {
+			fmt.Fprintf(w, "  %s a rotation is not finished: password %s is not yet held everywhere; run k0rdentctl credentials rotate\n", st.Yellow("!"), p.PendingPasswordKeyID)
+		}
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
 
 // What k0rdent and CAPZ expect of the objects.
@@ -273,6 +274,9 @@ type Report struct {
 	Ready            bool               `json:"ready"`
 	Message          string             `json:"message"`
 	Regional         []RegionalCredView `json:"regional_credentials"`
+	// Principal is the service principal k0rdentctl created (from the
+	// record); nil when the user gave it.
+	Principal *state.AzurePrincipal `json:"created_principal,omitempty"`
 }
 
 // RegionalCredView is a Credential of a region that references the same

@@ -115,6 +115,12 @@ func TestCreatedServicePrincipalLifecycle(t *testing.T) {
 		t.Errorf("secret file %s: %v %v; want 0600 under state/secrets", p.SecretFile, fi, err)
 	}
 
+	// credentials status says k0rdentctl made the principal (read from
+	// the record, nothing written).
+	if r := run("credentials", "status"); r.code != 0 || !strings.Contains(r.out, "made by k0rdentctl") || !strings.Contains(r.out, apps[0].AppID) {
+		t.Errorf("credentials status: exit %d, want the created principal shown", r.code)
+	}
+
 	// 2. Again: nothing new in Entra ID or ARM, nothing changed.
 	calls := len(az.graph.Calls())
 	if r := run("credentials", "setup", "--timeout", "1m"); r.code != 0 {
