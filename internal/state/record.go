@@ -130,6 +130,36 @@ type Management struct {
 	Mode           string `json:"mode,omitempty"`
 	KubeconfigPath string `json:"kubeconfig_path,omitempty"`
 	Server         string `json:"server,omitempty"`
+	// Azure is the management cluster's Azure side (mode azure).
+	Azure *AzureManagement `json:"azure,omitempty"`
+}
+
+// AzureManagement is what k0rdentctl made in Azure for the management
+// cluster: names and addresses; keys are in 0600 files named here.
+type AzureManagement struct {
+	SubscriptionID string `json:"subscription_id"`
+	Location       string `json:"location"`
+	ResourceGroup  string `json:"resource_group"`
+	VNet           string `json:"vnet,omitempty"`
+	Subnet         string `json:"subnet,omitempty"`
+	NSG            string `json:"nsg,omitempty"`
+	// SSHKeyPath is the operator's private key; WireGuardConfig the
+	// operator's wg-quick file.
+	SSHKeyPath      string    `json:"ssh_key_path,omitempty"`
+	WireGuardConfig string    `json:"wireguard_config,omitempty"`
+	VMs             []AzureVM `json:"vms,omitempty"`
+}
+
+// AzureVM is one VM of the management cluster.
+type AzureVM struct {
+	Name        string `json:"name"`
+	Role        string `json:"role"`
+	Size        string `json:"size"`
+	Zone        string `json:"zone,omitempty"`
+	Priority    string `json:"priority"`
+	PrivateIP   string `json:"private_ip,omitempty"`
+	PublicIP    string `json:"public_ip,omitempty"`
+	WireGuardIP string `json:"wireguard_ip,omitempty"`
 }
 
 // K0rdent is the k0rdent install on the management cluster.

@@ -246,9 +246,21 @@ func (s *Sim) do(req *http.Request, api string, call *Call) (*http.Response, err
 		return resp, nil
 	}
 	msg := &message{}
-	req = req.WithContext(context.WithValue(req.Context(), messageKey{}, msg))
+	// Azure carries out a request whether or not the client waits for the
+	// answer; the SDK's fakes also panic when a request's context ends
+	// while they answer it (they send on the channel they closed). So the
+	// fake answers under a context that does not end, and a client that
+	// went away gets its context's error, the change made all the same.
+	clientCtx := req.Context()
+	req = req.WithContext(context.WithValue(context.WithoutCancel(clientCtx), messageKey{}, msg))
 	tr, key := s.route(req, client, tr)
 	resp, err := tr.Do(req)
+	if clientCtx.Err() != nil && err == nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		return nil, clientCtx.Err()
+	}
 	if err != nil {
 		s.mu.Lock()
 		s.stale[key] = true
