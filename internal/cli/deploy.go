@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/mgmt"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/regional"
@@ -24,6 +26,8 @@ type deployOptions struct {
 	WithRegional bool
 	WithChildren bool
 	WithKOF      bool
+	// ExperimentalAzure builds the management cluster on Azure VMs.
+	ExperimentalAzure bool
 }
 
 func newDeployCommand(o *Options) *cobra.Command {
@@ -48,6 +52,7 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 	cmd.Flags().IntVar(&d.Parallel, "parallel", 4, "how many independent phases run at the same time (1 or more)")
 	cmd.Flags().BoolVar(&d.Force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
 	cmd.Flags().BoolVar(&d.WithRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
+	cmd.Flags().BoolVar(&d.ExperimentalAzure, "experimental-azure", false, "with management.mode azure, build the management cluster on Azure VMs (network, VMs, WireGuard, k0s): experimental, see the README")
 	cmd.Flags().BoolVar(&d.WithKOF, "with-kof", false, "also install KOF on the management cluster (the kof section), after k0rdent is ready")
 	cmd.Flags().BoolVar(&d.WithChildren, "with-children", false, "also create the child clusters (child_clusters), after the Credential and, for a child in a region, that region")
 	return cmd
@@ -67,7 +72,8 @@ func (d *deployOptions) run(ctx context.Context) error {
 	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
 	env.Force = d.Force
 	env.Entra = func(id string) (*credentials.Entra, error) { return d.entra(cfg, id) }
-	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren, WithKOF: d.WithKOF}
+	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren, WithKOF: d.WithKOF, ExperimentalAzure: d.ExperimentalAzure}
+	azureMode := d.ExperimentalAzure && !cfg.ExistingManagement() && d.Kubeconfig == ""
 	missing := deploy.Check(env, opts)
 	if blocking := deploy.Blocking(missing); len(blocking) > 0 {
 		return usageError(notActedOnError(blocking))
@@ -75,7 +81,13 @@ func (d *deployOptions) run(ctx context.Context) error {
 	for _, u := range missing {
 		fmt.Fprintf(d.IO.ErrOut, "Note: %s\n", describeNotActedOn(u))
 	}
-	if err := env.CheckKubeconfig(); err != nil {
+	var access *AzureAccess
+	if azureMode {
+		// The kubeconfig is made by the run; Azure is needed from the start.
+		if access, err = d.azureAccess(cfg); err != nil {
+			return usageError(err)
+		}
+	} else if err := env.CheckKubeconfig(); err != nil {
 		return usageError(err)
 	}
 	sess, _, err := d.openSession(ctx, cfg, raw)
@@ -83,6 +95,14 @@ func (d *deployOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer sess.Close()
+	if azureMode {
+		files, err := d.files()
+		if err != nil {
+			return err
+		}
+		env.Azure = &mgmt.Env{Config: cfg, BaseDir: filepath.Dir(d.ConfigPath), Session: sess, Azure: access.Session,
+			SecretsDir: files.SecretsDir(), Now: d.Now}
+	}
 	// The phases are built on the open record, so that every phase (the
 	// regional ones included) records what it does.
 	env.Session = sess
@@ -99,6 +119,9 @@ func (d *deployOptions) run(ctx context.Context) error {
 	}
 	if d.WithKOF {
 		args = append(args, "--with-kof")
+	}
+	if d.ExperimentalAzure {
+		args = append(args, "--experimental-azure")
 	}
 	resume := resumeCommand(d.Options, args...)
 	if err := sess.Update(ctx, func(r *state.Record) error {

@@ -136,6 +136,8 @@ var otherTools = map[string]string{
 	"sku":                       "az vm image list",
 	"all":                       "az vm image list",
 	"long":                      "cloud-init status",
+	"kubeconfig-out":            "k0sctl apply",
+	"kubeconfig-api-address":    "k0sctl apply",
 }
 
 // checkHints returns every command reference in texts that names a command

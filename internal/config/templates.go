@@ -64,7 +64,7 @@ func TemplateContent(name string) ([]byte, error) {
 // NotBuiltNote is the first line after SchemaComment of every template whose
 // management.mode this build cannot deploy yet; TemplateNote says the same
 // to config init.
-const NotBuiltNote = "# NOT DEPLOYABLE AS IT IS BY THIS BUILD: management.mode azure (Azure VMs, WireGuard, k0s) is not built yet; deploy refuses it unless --kubeconfig names a cluster you have (or start from --template existing)."
+const NotBuiltNote = "# NOT DEPLOYABLE AS IT IS BY THIS BUILD: management.mode azure (Azure VMs, WireGuard, k0s) is experimental; deploy refuses it unless --experimental-azure is given or --kubeconfig names a cluster you have (or start from --template existing)."
 
 // TemplateNote is what config init says about template name: why deploy
 // would refuse it, or "" when this build deploys it.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/mgmt"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
@@ -40,6 +41,9 @@ type Env struct {
 	Force bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Azure makes the management cluster on Azure VMs (mode azure with
+	// --experimental-azure); nil otherwise.
+	Azure *mgmt.Env
 	// Entra manages the service principal the deployment creates
 	// (software.k0rdent.credential.create_principal); nil: not available.
 	Entra func(deploymentID string) (*credentials.Entra, error)

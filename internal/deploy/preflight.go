@@ -13,11 +13,16 @@ const PreflightName = "preflight"
 
 // preflight checks, before anything changes, that the run has what it needs:
 // a valid configuration and a management cluster that answers.
-type preflight struct{ env *Env }
+type preflight struct {
+	env *Env
+	// after are the phases that make the management cluster first (mode
+	// azure).
+	after []string
+}
 
 func (p *preflight) Name() string       { return PreflightName }
 func (p *preflight) Title() string      { return "Check the configuration and the management cluster" }
-func (p *preflight) Requires() []string { return nil }
+func (p *preflight) Requires() []string { return p.after }
 func (p *preflight) ShouldRun(context.Context) (bool, string, error) {
 	return true, "", nil
 }

@@ -2,20 +2,19 @@
 // one host per VM reached over WireGuard with the operator's key and the
 // host key k0rdentctl gave the VM, roles from the cluster section, and the
 // k0s cluster configuration (version, API SANs, Calico, node-local load
-// balancing when there are several controllers). The result is k0sctl's
-// own Cluster type, validated by k0sctl.
+// balancing when there are several controllers), and runs k0sctl with it.
+//
+// The configuration is written with this package's own types: linking
+// k0sctl's would link its SSH library, whose package initialisation alone
+// costs every k0rdentctl command 5 ms. The tests read every configuration
+// back through k0sctl's own loader and validation.
 package k0s
 
 import (
-	"encoding/base64"
 	"fmt"
 
-	"github.com/k0sproject/dig"
-	"github.com/k0sproject/k0sctl/pkg/apis/k0sctl.k0sproject.io/v1beta1"
-	"github.com/k0sproject/k0sctl/pkg/apis/k0sctl.k0sproject.io/v1beta1/cluster"
-	"github.com/k0sproject/rig"
 	"github.com/k0sproject/version"
-	"gopkg.in/yaml.v2"
+	"sigs.k8s.io/yaml"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/azure"
 	"github.com/k0rdentctl/k0rdentctl/internal/azure/prepare"
@@ -30,21 +29,67 @@ const (
 	RoleSingle           = "single"
 )
 
+// APIVersion is k0sctl's configuration version.
+const APIVersion = "k0sctl.k0sproject.io/v1beta1"
+
 // VM is one host: its name and whether it is a controller.
 type VM struct {
 	Name       string
 	Controller bool
 }
 
+// ClusterConfig is a k0sctl configuration (the fields k0rdentctl sets).
+type ClusterConfig struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+}
+
+// Metadata names the cluster.
+type Metadata struct {
+	Name string `json:"name"`
+}
+
+// Spec is the hosts and k0s.
+type Spec struct {
+	Hosts []Host `json:"hosts"`
+	K0s   K0s    `json:"k0s"`
+}
+
+// Host is one VM.
+type Host struct {
+	SSH              SSH    `json:"ssh"`
+	Role             string `json:"role"`
+	PrivateInterface string `json:"privateInterface,omitempty"`
+	Hostname         string `json:"hostname,omitempty"`
+}
+
+// SSH is how k0sctl reaches a host; HostKey is checked (rig's static
+// host-key check compares "<type> <base64>").
+type SSH struct {
+	Address string `json:"address"`
+	User    string `json:"user"`
+	Port    int    `json:"port"`
+	KeyPath string `json:"keyPath"`
+	HostKey string `json:"hostKey"`
+}
+
+// K0s is the k0s version and its cluster configuration.
+type K0s struct {
+	Version       string         `json:"version"`
+	DynamicConfig bool           `json:"dynamicConfig"`
+	Config        map[string]any `json:"config"`
+}
+
 // Cluster is the k0sctl configuration for the VMs of m (controllers
-// first), validated by k0sctl.
-func Cluster(cfg *config.Config, m *prepare.Material, vms []VM) (*v1beta1.Cluster, error) {
+// first).
+func Cluster(cfg *config.Config, m *prepare.Material, vms []VM) (*ClusterConfig, error) {
 	ver := cfg.Software.K0s.Version
 	if ver == "" {
 		ver = config.DefaultK0sVersion
 	}
-	kv, err := version.NewVersion(ver)
-	if err != nil {
+	if _, err := version.NewVersion(ver); err != nil {
 		return nil, fmt.Errorf("software.k0s.version %q is not a k0s version such as %s: %w", ver, config.DefaultK0sVersion, err)
 	}
 	controllers, workers := 0, 0
@@ -55,9 +100,8 @@ func Cluster(cfg *config.Config, m *prepare.Material, vms []VM) (*v1beta1.Cluste
 			workers++
 		}
 	}
-	var sans []string
-	hosts := cluster.Hosts{}
-	keyPath := m.SSH.Path
+	var sans []any
+	var hosts []Host
 	for _, vm := range vms {
 		n, ok := m.Node(vm.Name)
 		if !ok {
@@ -75,122 +119,41 @@ func Cluster(cfg *config.Config, m *prepare.Material, vms []VM) (*v1beta1.Cluste
 		if vm.Controller {
 			sans = append(sans, n.Address.String())
 		}
-		kp := keyPath
-		hosts = append(hosts, &cluster.Host{
-			Connection: rig.Connection{SSH: &rig.SSH{Address: n.Address.String(), User: m.User, Port: 22, KeyPath: &kp,
-				HostKey: hostKeyString(n)}},
-			Role:             role,
-			HostnameOverride: vm.Name,
+		k := n.HostKey.Signer.PublicKey()
+		hosts = append(hosts, Host{
+			SSH:  SSH{Address: n.Address.String(), User: m.User, Port: 22, KeyPath: m.SSH.Path, HostKey: k.Type() + " " + base64Std(k.Marshal())},
+			Role: role, Hostname: vm.Name,
 			// Node traffic stays in the VNet; WireGuard is for the operator.
 			PrivateInterface: "eth0",
 		})
 	}
-	network := dig.Mapping{
+	network := map[string]any{
 		"provider":    "calico",
 		"podCIDR":     orDefault(cfg.Network.PodCIDR, config.DefaultPodCIDR),
 		"serviceCIDR": orDefault(cfg.Network.ServiceCIDR, config.DefaultServiceCIDR),
-		"calico": dig.Mapping{
+		"calico": map[string]any{
 			"mode": "vxlan",
 			// Reach out through eth0 (the VNet), not wg0.
 			"ipAutodetectionMethod": "interface=eth0",
-			"envVars":               dig.Mapping{"FELIX_IGNORELOOSERPF": "true"},
+			"envVars":               map[string]any{"FELIX_IGNORELOOSERPF": "true"},
 		},
 	}
 	if controllers > 1 {
-		network["nodeLocalLoadBalancing"] = dig.Mapping{"enabled": true, "type": "EnvoyProxy"}
+		network["nodeLocalLoadBalancing"] = map[string]any{"enabled": true, "type": "EnvoyProxy"}
 	}
-	c := &v1beta1.Cluster{
-		APIVersion: v1beta1.APIVersion,
-		Kind:       "Cluster",
-		Metadata:   &v1beta1.ClusterMetadata{Name: m.DeploymentID, User: "admin"},
-		Spec: &cluster.Spec{
-			Hosts: hosts,
-			K0s: &cluster.K0s{Version: kv, DynamicConfig: false, Config: dig.Mapping{
-				"apiVersion": "k0s.k0sproject.io/v1beta1",
-				"kind":       "ClusterConfig",
-				"metadata":   dig.Mapping{"name": m.DeploymentID},
-				"spec": dig.Mapping{
-					"api":     dig.Mapping{"sans": toAny(sans)},
-					"network": network,
-				},
-			}},
-		},
-	}
-	if err := validate(c); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return &ClusterConfig{
+		APIVersion: APIVersion, Kind: "Cluster", Metadata: Metadata{Name: m.DeploymentID},
+		Spec: Spec{Hosts: hosts, K0s: K0s{Version: ver, Config: map[string]any{
+			"apiVersion": "k0s.k0sproject.io/v1beta1",
+			"kind":       "ClusterConfig",
+			"metadata":   map[string]any{"name": m.DeploymentID},
+			"spec":       map[string]any{"api": map[string]any{"sans": sans}, "network": network},
+		}}},
+	}, nil
 }
 
-// hostKeyString is the VM's host key as rig's static host-key check
-// compares it: "<type> <base64>".
-func hostKeyString(n *prepare.Node) string {
-	k := n.HostKey.Signer.PublicKey()
-	return k.Type() + " " + base64Std(k.Marshal())
-}
-
-func orDefault(v, d string) string {
-	if v == "" {
-		return d
-	}
-	return v
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
-// validate runs k0sctl's own checks on the configuration as k0sctl reads
-// it: the YAML is read back through k0sctl's loader (defaults included)
-// and validated.
-func validate(c *v1beta1.Cluster) error {
-	data, err := Marshal(c)
-	if err != nil {
-		return err
-	}
-	back := &v1beta1.Cluster{}
-	if err := yaml.UnmarshalStrict(data, back); err != nil {
-		return fmt.Errorf("k0sctl cannot read the configuration k0rdentctl made: %w", err)
-	}
-	if err := back.Validate(); err != nil {
-		return fmt.Errorf("k0sctl refuses the configuration k0rdentctl made: %w", err)
-	}
-	return nil
-}
-
-// Marshal is the k0sctl.yaml content, as k0sctl writes it (yaml.v2),
-// without spec.options: k0rdentctl sets none, and k0sctl fills in its
-// defaults when it reads the file.
-func Marshal(c *v1beta1.Cluster) ([]byte, error) {
-	data, err := yaml.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	var doc yaml.MapSlice
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	for i, item := range doc {
-		spec, ok := item.Value.(yaml.MapSlice)
-		if item.Key != "spec" || !ok {
-			continue
-		}
-		kept := spec[:0]
-		for _, f := range spec {
-			if f.Key != "options" {
-				kept = append(kept, f)
-			}
-		}
-		doc[i].Value = kept
-	}
-	return yaml.Marshal(doc)
-}
-
-func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+// Marshal is the k0sctl.yaml content.
+func Marshal(c *ClusterConfig) ([]byte, error) { return yaml.Marshal(c) }
 
 // VMs are the management cluster's VMs of the configuration, controllers
 // first, named as internal/azure names them.
@@ -203,4 +166,11 @@ func VMs(cfg *config.Config) []VM {
 		out = append(out, VM{Name: azure.VMName("worker", i+1)})
 	}
 	return out
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
 }

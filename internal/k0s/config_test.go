@@ -76,10 +76,11 @@ func TestClusterConfigurationPerTemplate(t *testing.T) {
 			if string(got) != string(want) {
 				t.Errorf("k0sctl configuration differs from %s:\n%s", golden, got)
 			}
-			// What k0sctl reads back.
+			// What k0sctl reads back, through its own loader (yaml.v2,
+			// strict: no field k0sctl does not know).
 			back := &v1beta1.Cluster{}
 			if err := yaml.UnmarshalStrict(got, back); err != nil {
-				t.Fatal(err)
+				t.Fatalf("k0sctl cannot read it: %v", err)
 			}
 			if err := back.Validate(); err != nil {
 				t.Fatalf("k0sctl refuses it: %v", err)

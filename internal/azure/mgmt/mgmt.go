@@ -61,7 +61,13 @@ func (e *Env) now() time.Time {
 	return time.Now()
 }
 
-func (e *Env) id() string { return e.Session.ID() }
+// id is the deployment's id; a placeholder when planning (no record).
+func (e *Env) id() string {
+	if e.Session == nil {
+		return "<deployment-id>"
+	}
+	return e.Session.ID()
+}
 
 // record changes management.azure in the record.
 func (e *Env) record(ctx context.Context, fn func(*state.AzureManagement)) error {
@@ -74,7 +80,12 @@ func (e *Env) record(ctx context.Context, fn func(*state.AzureManagement)) error
 	})
 }
 
-func (e *Env) recorded() *state.AzureManagement { return e.Session.Snapshot().Management.Azure }
+func (e *Env) recorded() *state.AzureManagement {
+	if e.Session == nil {
+		return nil
+	}
+	return e.Session.Snapshot().Management.Azure
+}
 
 // vmNames are the VMs of the configuration, controllers first.
 func (e *Env) vmNames() []string {

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/state"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
+)
+
+// deploy refuses management.mode azure without --experimental-azure (exit
+// 2, nothing made); with it, the Azure phases run against the simulation
+// (network, two VMs, this machine's WireGuard configuration), and the run
+// stops at the VPN, which no test can bring up, saying the exact command
+// (exit 1). Run again, it creates nothing in Azure and stops at the same
+// place: what was made is recorded and verified.
+func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
+	dir, flags := workdir(t, "minimal")
+	sim := armsim.New(armsim.Options{})
+	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitUsage || !strings.Contains(r.err, "--experimental-azure") {
+		t.Fatalf("deploy of mode azure without the flag: exit %d, want 2 naming --experimental-azure\n%s", r.code, r.err)
+	}
+	if len(sim.Resources()) != 0 {
+		t.Fatal("a refused deploy made resources")
+	}
+	r := runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...)
+	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up "+filepath.Join(dir, "state", "secrets")) {
+		t.Fatalf("deploy --experimental-azure: exit %d, want 1 stopping at the VPN with the command to run\n%s\n%s", r.code, r.out, r.err)
+	}
+	recPath, _ := filepath.Glob(filepath.Join(dir, "state", "k0rdent-*.yaml"))
+	if len(recPath) != 1 {
+		t.Fatalf("records %v", recPath)
+	}
+	data, err := os.ReadFile(recPath[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec state.Record
+	if err := yaml.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	a := rec.Management.Azure
+	if a == nil || len(a.VMs) != 2 || a.WireGuardConfig == "" {
+		t.Fatalf("recorded %+v", a)
+	}
+	for _, p := range []string{"azure-preflight", "azure-prepare", "azure-network", "azure-vms", "vpn-config"} {
+		if ph := rec.Phase(p); ph == nil || ph.Status != state.PhaseCompleted {
+			t.Errorf("phase %s: %+v", p, ph)
+		}
+	}
+	if ph := rec.Phase("vpn-up"); ph == nil || ph.Status != state.PhaseFailed {
+		t.Errorf("vpn-up: %+v, want failed", ph)
+	}
+	n := len(sim.Resources())
+
+	sim.ResetLog()
+	r = runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...)
+	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up") {
+		t.Fatalf("second deploy: exit %d", r.code)
+	}
+	for _, c := range sim.Log() {
+		if c.Method != http.MethodGet {
+			t.Errorf("the second run changed Azure: %s %s", c.Method, c.Path)
+		}
+	}
+	if len(sim.Resources()) != n {
+		t.Errorf("resources %d, then %d", n, len(sim.Resources()))
+	}
+}
