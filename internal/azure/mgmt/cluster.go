@@ -43,7 +43,7 @@ func (e *Env) reachable(ctx context.Context) (bool, string) {
 		return false, "no VM is recorded"
 	}
 	for _, vm := range rec.VMs {
-		if err := sshAnswers(ctx, net.JoinHostPort(vm.WireGuardIP, "22")); err != nil {
+		if err := sshAnswers(ctx, e.sshAddress(vm.WireGuardIP)); err != nil {
 			return false, fmt.Sprintf("%s is not reachable at %s over WireGuard (%v)", vm.Name, vm.WireGuardIP, err)
 		}
 	}
@@ -141,7 +141,7 @@ func (p *vmReadyPhase) hosts() ([]vmcheck.Host, ssh.Signer, string, error) {
 	}
 	var hosts []vmcheck.Host
 	for _, n := range m.Nodes {
-		hosts = append(hosts, vmcheck.Host{Name: n.Name, Address: net.JoinHostPort(n.Address.String(), "22"),
+		hosts = append(hosts, vmcheck.Host{Name: n.Name, Address: p.e.sshAddress(n.Address.String()),
 			HostKey: n.HostKey.Signer.PublicKey(), WireGuardKey: n.WireGuard.Public})
 	}
 	return hosts, m.SSH.Signer, m.User, nil

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,9 @@ type Env struct {
 	// PollFrequency is how often Azure's long operations are polled; 0:
 	// infra's default.
 	PollFrequency time.Duration
+	// SSHAddress is where a VM's SSH server is reached given its WireGuard
+	// address; nil: that address, port 22 (tests map it to their servers).
+	SSHAddress func(wireGuardIP string) string
 	Now           func() time.Time
 }
 
@@ -62,6 +66,13 @@ func (e *Env) now() time.Time {
 }
 
 // id is the deployment's id; a placeholder when planning (no record).
+func (e *Env) sshAddress(wg string) string {
+	if e.SSHAddress != nil {
+		return e.SSHAddress(wg)
+	}
+	return net.JoinHostPort(wg, "22")
+}
+
 func (e *Env) id() string {
 	if e.Session == nil {
 		return "<deployment-id>"

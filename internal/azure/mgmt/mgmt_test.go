@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/sshvm"
 )
 
 type world struct {
@@ -194,5 +196,68 @@ func TestAzurePhasesPreflightRefusalCreatesNothing(t *testing.T) {
 	}
 	if res.Outcomes[0].Name != PhasePreflight || res.Outcomes[0].Status != state.PhaseFailed {
 		t.Errorf("first outcome %+v", res.Outcomes[0])
+	}
+}
+
+// After the Azure phases, vpn-up finds every VM's SSH server over its
+// (mapped) WireGuard address, vm-ready checks each over a real SSH
+// connection with the host key the VM was given, and k0s-install stops
+// saying k0sctl is missing when it is not on the PATH. A VM whose
+// cloud-init failed stops vm-ready at once, naming it.
+func TestClusterPhasesOverSSH(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		w := newWorld(t, "small")
+		if _, err := w.run(t); err != nil {
+			t.Fatal(err)
+		}
+		m, err := w.env.material()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs := map[string]string{}
+		vms := map[string]*sshvm.VM{}
+		for i, n := range m.Nodes {
+			st := sshvm.State{CloudInit: "done", WireGuardActive: true, WireGuardKey: n.WireGuard.Public}
+			if broken && i == 1 {
+				st.CloudInit = "error"
+			}
+			vm, err := sshvm.Start(sshvm.Options{HostKey: n.HostKey.Signer, User: m.User, Authorized: m.SSH.Signer.PublicKey(), State: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(vm.Close)
+			addrs[n.Address.String()], vms[n.Name] = vm.Addr(), vm
+		}
+		w.env.SSHAddress = func(wg string) string { return addrs[wg] }
+		t.Setenv("PATH", t.TempDir()) // no k0sctl, no wg-quick
+		eng := &phase.Engine{Journal: w.sess, StopTimeout: -1}
+		res, err := eng.Run(context.Background(), append(Phases(w.env), ClusterPhases(w.env, filepath.Join(t.TempDir(), "mgmt.kubeconfig"))...))
+		if err == nil {
+			t.Fatal("the run went past k0s-install without k0sctl")
+		}
+		got := map[string]phase.Outcome{}
+		for _, o := range res.Outcomes {
+			got[o.Name] = o
+		}
+		if got[PhaseVPNUp].Status != state.PhaseCompleted {
+			t.Errorf("vpn-up: %+v", got[PhaseVPNUp])
+		}
+		if broken {
+			if got[PhaseVMReady].Status != state.PhaseFailed || !strings.Contains(fmt.Sprint(got[PhaseVMReady].Err), "k0s-worker-1: cloud-init failed") {
+				t.Errorf("vm-ready with a failed cloud-init: %+v", got[PhaseVMReady])
+			}
+			continue
+		}
+		if got[PhaseVMReady].Status != state.PhaseCompleted {
+			t.Errorf("vm-ready: %+v", got[PhaseVMReady])
+		}
+		for name, vm := range vms {
+			if c := strings.Join(vm.Commands(), "\n"); !strings.Contains(c, "sudo -n wg show wg0 public-key") {
+				t.Errorf("%s was not checked over SSH:\n%s", name, c)
+			}
+		}
+		if o := got[PhaseK0sInstall]; o.Status != state.PhaseFailed || !strings.Contains(fmt.Sprint(o.Err), "k0sctl is not on this machine's PATH") {
+			t.Errorf("k0s-install without k0sctl: %+v", o)
+		}
 	}
 }
