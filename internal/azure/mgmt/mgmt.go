@@ -55,7 +55,7 @@ type Env struct {
 	// SSHAddress is where a VM's SSH server is reached given its WireGuard
 	// address; nil: that address, port 22 (tests map it to their servers).
 	SSHAddress func(wireGuardIP string) string
-	Now           func() time.Time
+	Now        func() time.Time
 }
 
 func (e *Env) now() time.Time {
