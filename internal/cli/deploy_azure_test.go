@@ -57,6 +57,13 @@ func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
 		t.Errorf("vpn-up: %+v, want failed", ph)
 	}
 	n := len(sim.Resources())
+	// status shows the VMs with their zones, sizes, priority and addresses.
+	st := run(t, append([]string{"status"}, flags...)...)
+	for _, vm := range a.VMs {
+		if !strings.Contains(st.out, vm.Name) || !strings.Contains(st.out, vm.PublicIP) || !strings.Contains(st.out, vm.WireGuardIP) {
+			t.Errorf("status does not show %s with its addresses:\n%s", vm.Name, st.out)
+		}
+	}
 
 	sim.ResetLog()
 	r = runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...)

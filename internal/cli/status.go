@@ -34,6 +34,8 @@ type statusView struct {
 	K0rdent      *state.K0rdent    `json:"k0rdent,omitempty"`
 	Regional     []regionalSummary `json:"regions,omitempty"`
 	KOF          *state.KOF        `json:"kof,omitempty"`
+	// Azure is the management cluster's Azure side (mode azure).
+	Azure *state.AzureManagement `json:"azure,omitempty"`
 	// StoppedRun is the run whose process is gone although the record says
 	// it was running (INTERRUPTED).
 	StoppedRun *stoppedRun `json:"stopped_run,omitempty"`
@@ -296,6 +298,7 @@ func (v *statusView) fill(o *Options, s state.Store, rec *state.Record, raw []by
 		v.K0rdent = &k
 	}
 	v.KOF = rec.KOF
+	v.Azure = rec.Management.Azure
 	v.Next = nextSteps(o, rec, v, holder)
 }
 
@@ -434,6 +437,16 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView, width i
 			counts[r.Status]++
 		}
 		fmt.Fprintf(w, "Regions   %d: %s\n", len(v.Regional), countsLine(counts))
+	}
+	if a := v.Azure; a != nil {
+		fmt.Fprintf(w, "Azure     resource group %s in %s (subscription %s)\n", dash(a.ResourceGroup), a.Location, a.SubscriptionID)
+		for _, vm := range a.VMs {
+			fmt.Fprintf(w, "  %-18s %-10s %-16s zone %-2s %-8s private %-15s public %-15s wg %s\n",
+				vm.Name, vm.Role, vm.Size, dash(vm.Zone), vm.Priority, dash(vm.PrivateIP), dash(vm.PublicIP), dash(vm.WireGuardIP))
+		}
+		if a.WireGuardConfig != "" {
+			fmt.Fprintf(w, "VPN       %s (sudo wg-quick up %s)\n", a.WireGuardConfig, a.WireGuardConfig)
+		}
 	}
 	if k := v.KOF; k != nil {
 		if len(k.Releases) > 0 {
