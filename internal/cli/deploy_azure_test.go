@@ -78,4 +78,36 @@ func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
 	if len(sim.Resources()) != n {
 		t.Errorf("resources %d, then %d", n, len(sim.Resources()))
 	}
+
+	// reset: asks first; then everything goes, in Azure and in the state
+	// folder, and the record is archived.
+	if r := runOnSim(t, sim, append([]string{"reset"}, flags...)...); r.code != ExitRefused || !strings.Contains(r.err, "-y") {
+		t.Fatalf("reset without -y: exit %d, want 3", r.code)
+	}
+	if len(sim.Resources()) != n {
+		t.Fatal("an unconfirmed reset deleted resources")
+	}
+	r = runOnSim(t, sim, append([]string{"reset", "-y"}, flags...)...)
+	if r.code != 0 || !strings.Contains(r.out, "is reset") {
+		t.Fatalf("reset -y: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if left := sim.Resources(); len(left) != 0 {
+		t.Errorf("left in Azure after reset: %+v", left)
+	}
+	if keys, _ := filepath.Glob(filepath.Join(dir, "state", "secrets", rec.DeploymentID+"-*")); len(keys) != 0 {
+		t.Errorf("keys left: %v", keys)
+	}
+	if _, err := os.Stat(a.WireGuardConfig); !os.IsNotExist(err) {
+		t.Errorf("WireGuard configuration left: %v", err)
+	}
+	if hist, _ := filepath.Glob(filepath.Join(dir, "state", "history", rec.DeploymentID+"*")); len(hist) == 0 {
+		t.Error("the record was not archived to history/")
+	}
+	// No record now: reset needs the id, and then finds nothing by its tag.
+	if r := runOnSim(t, sim, append([]string{"reset", "-y"}, flags...)...); r.code != ExitUsage || !strings.Contains(r.err, "--deployment") {
+		t.Errorf("reset without a record: exit %d, want 2 naming --deployment", r.code)
+	}
+	if r := runOnSim(t, sim, append([]string{"reset", "-y", "--deployment", rec.DeploymentID}, flags...)...); r.code != 0 {
+		t.Errorf("reset --deployment with nothing left: exit %d\n%s", r.code, r.err)
+	}
 }
