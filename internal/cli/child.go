@@ -96,16 +96,9 @@ func (o *childCreateOptions) run(cmd *cobra.Command, name string) error {
 	if err != nil {
 		return err
 	}
-	sub := cfg.Azure.SubscriptionID
-	if sub == "" {
-		sub = os.Getenv(credentials.EnvSubscriptionID)
-	}
-	if sub == "" {
-		return usageError(fmt.Errorf("no Azure subscription for the child's values: set azure.subscription_id or %s", credentials.EnvSubscriptionID))
-	}
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = time.Duration(cfg.Timeouts.ChildCluster)
+	sub, timeout, err := clusterSettings(cfg, "the child's", o.Timeout)
+	if err != nil {
+		return err
 	}
 	kc, err := o.managementClients(ctx)
 	if err != nil {
@@ -413,4 +406,22 @@ func newChildKubeconfigCommand(o *Options) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the ClusterDeployment (default: k0rdent's namespace)")
 	return cmd
+}
+
+// clusterSettings are what creating a ClusterDeployment needs from the
+// configuration: the subscription for its values (azure.subscription_id,
+// else AZURE_SUBSCRIPTION_ID) and how long to wait (the flag, else
+// timeouts.child_cluster).
+func clusterSettings(cfg *config.Config, what string, flag time.Duration) (string, time.Duration, error) {
+	sub := cfg.Azure.SubscriptionID
+	if sub == "" {
+		sub = os.Getenv(credentials.EnvSubscriptionID)
+	}
+	if sub == "" {
+		return "", 0, usageError(fmt.Errorf("no Azure subscription for %s values: set azure.subscription_id or %s", what, credentials.EnvSubscriptionID))
+	}
+	if flag <= 0 {
+		flag = time.Duration(cfg.Timeouts.ChildCluster)
+	}
+	return sub, flag, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
-	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/deploy"
 	"github.com/k0rdentctl/k0rdentctl/internal/kof"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
@@ -152,11 +150,7 @@ status), whether what it made is ready, and the ClusterDeployments labelled for
 KOF by role. Exit code 1 when a release is missing or not ready. Reads only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, _, kc, err := o.kofClients(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cfg, _, err := o.loadConfig()
+			cfg, _, kc, err := o.kofClients(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -309,16 +303,9 @@ func (o *kofRegionalOptions) deploy(ctx context.Context) error {
 	if err := kof.CheckRegional(cfg); err != nil {
 		return err
 	}
-	sub := cfg.Azure.SubscriptionID
-	if sub == "" {
-		sub = os.Getenv(credentials.EnvSubscriptionID)
-	}
-	if sub == "" {
-		return usageError(fmt.Errorf("no Azure subscription for the cluster's values: set azure.subscription_id or %s", credentials.EnvSubscriptionID))
-	}
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = time.Duration(cfg.Timeouts.ChildCluster)
+	sub, timeout, err := clusterSettings(cfg, "the cluster's", o.Timeout)
+	if err != nil {
+		return err
 	}
 	sess, _, err := o.openSession(ctx, cfg, raw)
 	if err != nil {

@@ -97,23 +97,10 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 	}
 	// A second run changes nothing: every phase is verified.
 	r = cliRun(t, append([]string{"deploy", "--with-regional", "--with-children", "-o", "json"}, flags...)...)
-	var again struct {
-		Phases []struct {
-			Name, Status string
-			Verified     bool
-		} `json:"phases"`
-	}
 	if r.code != 0 {
 		t.Fatalf("second deploy --with-regional --with-children: exit %d", r.code)
 	}
-	rgMust(t, json.Unmarshal([]byte(r.out), &again))
-	for _, p := range again.Phases {
-		// Preflights look again; skipped phases (not wanted: no registry
-		// certificate here) do nothing; every other phase is verified.
-		if p.Name != "preflight" && !strings.HasSuffix(p.Name, "/"+regional.StepPreflight) && p.Status != "skipped" && (!p.Verified || p.Status != "completed") {
-			t.Errorf("second deploy --with-regional --with-children redid %s (%s, verified %t)", p.Name, p.Status, p.Verified)
-		}
-	}
+	redidNothing(t, r, "second deploy --with-regional --with-children")
 	rec := opsRecord(t, w)
 	id := rec.DeploymentID
 	// w.stateDir is the state folder beside the configuration: the default,
@@ -194,4 +181,26 @@ func TestDeployWithRegionalThroughTheCLI(t *testing.T) {
 	}
 	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Namespace: rgNamespace, Name: "regional-cluster-useast"}, &kcmv1.ClusterDeployment{})
 	rgNotFound(t, w.mgmt.Client, client.ObjectKey{Name: "regional-useast"}, &kcmv1.Region{})
+}
+
+// redidNothing checks a deploy -o json that ran after a complete one:
+// preflights look again, skipped phases (not wanted) do nothing, every
+// other phase is verified, not run. It returns the phases' names.
+func redidNothing(t *testing.T, r opsResult, what string) map[string]bool {
+	t.Helper()
+	var again struct {
+		Phases []struct {
+			Name, Status string
+			Verified     bool
+		} `json:"phases"`
+	}
+	rgMust(t, json.Unmarshal([]byte(r.out), &again))
+	seen := map[string]bool{}
+	for _, p := range again.Phases {
+		seen[p.Name] = true
+		if p.Name != "preflight" && !strings.HasSuffix(p.Name, "/"+regional.StepPreflight) && p.Status != "skipped" && (!p.Verified || p.Status != "completed") {
+			t.Errorf("%s redid %s (%s, verified %t)", what, p.Name, p.Status, p.Verified)
+		}
+	}
+	return seen
 }

@@ -30,7 +30,6 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/cli"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/kof"
-	"github.com/k0rdentctl/k0rdentctl/internal/regional"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
@@ -553,23 +552,10 @@ func TestRegionalWithKOFExample(t *testing.T) {
 	}
 	// Again: every phase verified, nothing redone (the KOF ones included).
 	r = cliRun(t, "deploy", "--with-regional", "--with-kof", "--with-children", "-c", cfgPath, "-o", "json")
-	var again struct {
-		Phases []struct {
-			Name, Status string
-			Verified     bool
-		} `json:"phases"`
-	}
 	if r.code != 0 {
 		t.Fatalf("second deploy: exit %d", r.code)
 	}
-	rgMust(t, json.Unmarshal([]byte(r.out), &again))
-	seen := map[string]bool{}
-	for _, p := range again.Phases {
-		seen[p.Name] = true
-		if p.Name != "preflight" && !strings.HasSuffix(p.Name, "/"+regional.StepPreflight) && p.Status != "skipped" && (!p.Verified || p.Status != "completed") {
-			t.Errorf("second deploy redid %s (%s, verified %t)", p.Name, p.Status, p.Verified)
-		}
-	}
+	seen := redidNothing(t, r, "second deploy")
 	if !seen["kof"] || !seen["kof-regional"] {
 		t.Errorf("phases %v: want kof and kof-regional", seen)
 	}
