@@ -32,18 +32,7 @@ func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
 	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up "+filepath.Join(dir, "state", "secrets")) {
 		t.Fatalf("deploy --experimental-azure: exit %d, want 1 stopping at the VPN with the command to run\n%s\n%s", r.code, r.out, r.err)
 	}
-	recPath, _ := filepath.Glob(filepath.Join(dir, "state", "k0rdent-*.yaml"))
-	if len(recPath) != 1 {
-		t.Fatalf("records %v", recPath)
-	}
-	data, err := os.ReadFile(recPath[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec state.Record
-	if err := yaml.Unmarshal(data, &rec); err != nil {
-		t.Fatal(err)
-	}
+	rec := readRecord(t, dir)
 	a := rec.Management.Azure
 	if a == nil || len(a.VMs) != 2 || a.WireGuardConfig == "" {
 		t.Fatalf("recorded %+v", a)
@@ -110,4 +99,22 @@ func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
 	if r := runOnSim(t, sim, append([]string{"reset", "-y", "--deployment", rec.DeploymentID}, flags...)...); r.code != 0 {
 		t.Errorf("reset --deployment with nothing left: exit %d\n%s", r.code, r.err)
 	}
+}
+
+// readRecord reads the one deployment record in dir/state.
+func readRecord(t *testing.T, dir string) *state.Record {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "state", "k0rdent-*.yaml"))
+	if len(paths) != 1 {
+		t.Fatalf("records %v", paths)
+	}
+	data, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec state.Record
+	if err := yaml.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return &rec
 }

@@ -29,6 +29,7 @@ var readOnlyCommands = [][]string{
 	{"region", "status"},
 	{"k0rdent", "status"},
 	{"credentials", "status"},
+	{"vpn", "status"},
 	{"version"},
 	{"completion", "bash"},
 }

@@ -445,7 +445,11 @@ func renderStatus(w io.Writer, st ui.Style, now time.Time, v statusView, width i
 				vm.Name, vm.Role, vm.Size, dash(vm.Zone), vm.Priority, dash(vm.PrivateIP), dash(vm.PublicIP), dash(vm.WireGuardIP))
 		}
 		if a.WireGuardConfig != "" {
-			fmt.Fprintf(w, "VPN       %s (sudo wg-quick up %s)\n", a.WireGuardConfig, a.WireGuardConfig)
+			ssh := "public SSH open until k0rdentctl vpn lockdown"
+			if a.SSHLockedDown {
+				ssh = "public SSH closed (vpn lockdown)"
+			}
+			fmt.Fprintf(w, "VPN       %s; k0rdentctl vpn up (or sudo wg-quick up %s); %s\n", a.WireGuardConfig, a.WireGuardConfig, ssh)
 		}
 	}
 	if k := v.KOF; k != nil {

@@ -148,6 +148,9 @@ type AzureManagement struct {
 	SSHKeyPath      string    `json:"ssh_key_path,omitempty"`
 	WireGuardConfig string    `json:"wireguard_config,omitempty"`
 	VMs             []AzureVM `json:"vms,omitempty"`
+	// SSHLockedDown: vpn lockdown removed the security group's public SSH
+	// rule; the VMs are reached over WireGuard only.
+	SSHLockedDown bool `json:"ssh_locked_down,omitempty"`
 }
 
 // AzureVM is one VM of the management cluster.

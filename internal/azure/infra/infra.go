@@ -584,3 +584,36 @@ func FromConfig(cfg *config.Config, deploymentID string, created time.Time, sshP
 	add("worker", cfg.VMSizing.Worker, cfg.Cluster.Workers)
 	return s
 }
+
+// SetPublicSSH opens (allow) or closes TCP 22 from the internet in the
+// deployment's network security group, leaving its other rules alone. It
+// reports whether anything changed.
+func (i *Infra) SetPublicSSH(ctx context.Context, s *Spec, allow bool) (bool, error) {
+	n := s.Names
+	_, err := i.C.Rules.Get(ctx, n.ResourceGroup, n.NSG, RuleSSH, nil)
+	switch {
+	case err == nil && allow, isNotFound(err) && !allow:
+		return false, nil
+	case err != nil && !isNotFound(err):
+		return false, fmt.Errorf("reading rule %s of network security group %s: %s", RuleSSH, n.NSG, AzureError(err))
+	case allow:
+		i.say("network security group %s: rule %s (TCP 22 from anywhere)", n.NSG, RuleSSH)
+		var ssh *armnetwork.SecurityRule
+		for _, r := range (&Spec{AllowSSH: true, WireGuardPort: s.WireGuardPort}).rules() {
+			if deref(r.Name) == RuleSSH {
+				ssh = r
+			}
+		}
+		_, err := wait2[armnetwork.SecurityRulesClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.Rules.BeginCreateOrUpdate(ctx, n.ResourceGroup, n.NSG, RuleSSH, *ssh, nil))
+		if err != nil {
+			return false, fmt.Errorf("adding rule %s to network security group %s: %s", RuleSSH, n.NSG, AzureError(err))
+		}
+	default:
+		i.say("network security group %s: deleting rule %s (TCP 22 from anywhere)", n.NSG, RuleSSH)
+		_, err := wait2[armnetwork.SecurityRulesClientDeleteResponse](ctx, s.pollOptions())(i.C.Rules.BeginDelete(ctx, n.ResourceGroup, n.NSG, RuleSSH, nil))
+		if err != nil && !isNotFound(err) {
+			return false, fmt.Errorf("deleting rule %s of network security group %s: %s", RuleSSH, n.NSG, AzureError(err))
+		}
+	}
+	return true, nil
+}

@@ -92,28 +92,12 @@ func (e *VPNDownError) Error() string {
 }
 
 func (p *vpnUpPhase) Run(ctx context.Context, prog phase.Progress) error {
-	if ok, _ := p.e.reachable(ctx); ok {
-		prog.Printf("every VM answers over WireGuard")
-		return nil
+	err := p.e.VPNUp(ctx, func(s string) { prog.Printf("%s", s) })
+	var down *VPNDownError
+	if errors.As(err, &down) {
+		return phase.Permanent(err)
 	}
-	rec := p.e.recorded()
-	conf := ""
-	if rec != nil {
-		conf = rec.WireGuardConfig
-	}
-	wgQuick, err := exec.LookPath("wg-quick")
-	if err != nil || os.Geteuid() != 0 {
-		_, why := p.e.reachable(ctx)
-		return phase.Permanent(&VPNDownError{Config: conf, Why: why})
-	}
-	prog.Printf("wg-quick up %s", conf)
-	if out, err := exec.CommandContext(ctx, wgQuick, "up", conf).CombinedOutput(); err != nil {
-		return phase.Permanent(fmt.Errorf("wg-quick up %s: %v: %s", conf, err, bytes.TrimSpace(out)))
-	}
-	return kube.WaitFor(ctx, "every VM to answer over WireGuard", time.Duration(p.e.Config.Timeouts.VPNConnect), 2*time.Second, func(ctx context.Context) (bool, string, error) {
-		ok, why := p.e.reachable(ctx)
-		return ok, why, nil
-	}, func(s string) { prog.Printf("%s", s) })
+	return err
 }
 
 // Verify: the VMs still answer over WireGuard.

@@ -46,7 +46,10 @@ type Env struct {
 	// BaseDir is the configuration's folder (paths in it).
 	BaseDir string
 	Session *state.Session
-	Azure   *azure.Session
+	// Record is read instead of Session's by the commands that only look
+	// (vpn status); nil when Session is set.
+	Record *state.Record
+	Azure  *azure.Session
 	// SecretsDir holds the keys (0600).
 	SecretsDir string
 	// PollFrequency is how often Azure's long operations are polled; 0:
@@ -74,10 +77,19 @@ func (e *Env) sshAddress(wg string) string {
 }
 
 func (e *Env) id() string {
-	if e.Session == nil {
-		return "<deployment-id>"
+	if r := e.snapshot(); r != nil {
+		return r.DeploymentID
 	}
-	return e.Session.ID()
+	return "<deployment-id>"
+}
+
+// snapshot is the record: the session's, else the one read, else nil
+// (planning).
+func (e *Env) snapshot() *state.Record {
+	if e.Session != nil {
+		return e.Session.Snapshot()
+	}
+	return e.Record
 }
 
 // record changes management.azure in the record.
@@ -92,10 +104,10 @@ func (e *Env) record(ctx context.Context, fn func(*state.AzureManagement)) error
 }
 
 func (e *Env) recorded() *state.AzureManagement {
-	if e.Session == nil {
-		return nil
+	if r := e.snapshot(); r != nil {
+		return r.Management.Azure
 	}
-	return e.Session.Snapshot().Management.Azure
+	return nil
 }
 
 // vmNames are the VMs of the configuration, controllers first.
@@ -111,11 +123,15 @@ func (e *Env) vmNames() []string {
 // creation time (the created tag stays the same on every run).
 func (e *Env) spec(sshKey string, customData func(string) ([]byte, error)) *infra.Spec {
 	created := e.now()
-	if e.Session != nil {
-		created = e.Session.Snapshot().CreatedAt
+	if r := e.snapshot(); r != nil {
+		created = r.CreatedAt
 	}
 	s := infra.FromConfig(e.Config, e.id(), created, sshKey, customData)
 	s.PollFrequency = e.PollFrequency
+	// Once vpn lockdown removed public SSH, no later run puts it back.
+	if a := e.recorded(); a != nil && a.SSHLockedDown {
+		s.AllowSSH = false
+	}
 	return s
 }
 
@@ -358,20 +374,12 @@ func (e *Env) vpnPath(m *prepare.Material) string {
 }
 
 func (p *vpnConfigPhase) Run(ctx context.Context, prog phase.Progress) error {
-	m, err := p.e.material()
+	path, err := p.e.VPNConfig(ctx)
 	if err != nil {
-		return phase.Permanent(err)
-	}
-	conf, err := p.conf(m)
-	if err != nil {
-		return err
-	}
-	path := p.e.vpnPath(m)
-	if err := state.WriteFileAtomic(ctx, path, []byte(conf)); err != nil {
 		return err
 	}
 	prog.Printf("WireGuard configuration in %s", path)
-	return p.e.record(ctx, func(a *state.AzureManagement) { a.WireGuardConfig = path })
+	return nil
 }
 
 func (p *vpnConfigPhase) conf(m *prepare.Material) (string, error) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -56,7 +57,9 @@ func (n *NS) Delete() error {
 
 // Link joins a and b with a veth pair, addressed addrA and addrB (CIDR).
 func Link(a, b *NS, addrA, addrB string) error {
-	ia, ib := "v"+a.Name, "v"+b.Name
+	// Each end is named after the namespace it leads to: one namespace
+	// may be linked to several.
+	ia, ib := "v"+b.Name, "v"+a.Name
 	if len(ia) > 15 {
 		ia = ia[:15]
 	}
@@ -102,4 +105,30 @@ func (n *NS) Do(f func() error) error {
 		errc <- f()
 	}()
 	return <-errc
+}
+
+// WireGuardTools is the folder with wg, wg-quick and wireguard-go that
+// `make wgtools` fills (.cache/wgtools/bin of the repository), or an error
+// that says how to get it.
+func WireGuardTools() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			bin := filepath.Join(dir, ".cache", "wgtools", "bin")
+			for _, p := range []string{"wg", "wg-quick", "wireguard-go"} {
+				if _, err := os.Stat(filepath.Join(bin, p)); err != nil {
+					return "", fmt.Errorf("%s is missing: run `make wgtools` in %s (it unpacks Debian's wireguard-tools and builds wireguard-go into .cache/wgtools)", filepath.Join(bin, p), dir)
+				}
+			}
+			return bin, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above %s: run the tests from the repository", dir)
+		}
+		dir = parent
+	}
 }

@@ -53,9 +53,11 @@ type Options struct {
 	// OnCommand, when set, is called after each command with the state to
 	// change (e.g. cloud-init finishing after a few checks).
 	OnCommand func(cmd string, s *State)
+	// Listen is host:port to listen on; "": 127.0.0.1 at a free port.
+	Listen string
 }
 
-// Start listens on 127.0.0.1 at a free port.
+// Start listens on o.Listen (127.0.0.1 at a free port by default).
 func Start(o Options) (*VM, error) {
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
@@ -66,7 +68,11 @@ func Start(o Options) (*VM, error) {
 		},
 	}
 	cfg.AddHostKey(o.HostKey)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := o.Listen
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
