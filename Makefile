@@ -37,7 +37,7 @@ vet:
 
 test: envtest azurite wgtools vet ## every test: unit, integration against real API servers, a short fuzz run
 	$(GO) test -count=1 -timeout 60m ./...
-	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/ ./internal/vmcheck/
+	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/ ./internal/vmcheck/ ./internal/azure/infra/ ./internal/azure/mgmt/ ./internal/azure/preflight/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./internal/config/
 
 unit: azurite wgtools ## the fast tests only (no API servers)

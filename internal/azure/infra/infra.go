@@ -205,7 +205,14 @@ type Network struct {
 	NSGID           string `json:"nsg_id"`
 	VNetID          string `json:"vnet_id"`
 	SubnetID        string `json:"subnet_id"`
+	// PublicIPs are the VMs' public IPs, by VM name, when EnsureNetwork
+	// made them (while the security group and the virtual network were
+	// made): the VMs' creation then starts at their NICs.
+	PublicIPs map[string]PublicIP `json:"-"`
 }
+
+// PublicIP is a VM's public IP resource and its address.
+type PublicIP struct{ ID, Address string }
 
 // EnsureNetwork creates or brings back the resource group, the NSG with
 // its two rules and the virtual network with its subnet. A resource group
@@ -237,13 +244,39 @@ func (i *Infra) EnsureNetwork(ctx context.Context, s *Spec) (*Network, error) {
 		return nil, fmt.Errorf("reading resource group %s: %s", n.ResourceGroup, AzureError(err))
 	}
 	out := &Network{ResourceGroupID: deref(g.ID)}
+	// The public IPs need only the group: they are made while the security
+	// group and the virtual network are.
+	type ipsResult struct {
+		ips map[string]PublicIP
+		err error
+	}
+	ipsDone := make(chan ipsResult, 1)
+	go func() {
+		ips, err := i.ensurePublicIPs(ctx, s)
+		ipsDone <- ipsResult{ips, err}
+	}()
+	if err := i.ensureSecurityAndVNet(ctx, s, out); err != nil {
+		<-ipsDone
+		return nil, err
+	}
+	r := <-ipsDone
+	if r.err != nil {
+		return nil, r.err
+	}
+	out.PublicIPs = r.ips
+	return out, nil
+}
 
+// ensureSecurityAndVNet makes the NSG, then the virtual network whose
+// subnet names it.
+func (i *Infra) ensureSecurityAndVNet(ctx context.Context, s *Spec, out *Network) error {
+	n := s.Names
 	i.say("network security group %s (UDP %d%s)", n.NSG, s.WireGuardPort, map[bool]string{true: " and TCP 22", false: ""}[s.AllowSSH])
 	nsg, err := wait2[armnetwork.SecurityGroupsClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.NSGs.BeginCreateOrUpdate(ctx, n.ResourceGroup, n.NSG, armnetwork.SecurityGroup{
 		Location: &s.Location, Tags: s.Tags,
 		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: s.rules()}}, nil))
 	if err != nil {
-		return nil, fmt.Errorf("creating network security group %s: %s", n.NSG, AzureError(err))
+		return fmt.Errorf("creating network security group %s: %s", n.NSG, AzureError(err))
 	}
 	out.NSGID = deref(nsg.ID)
 
@@ -256,7 +289,7 @@ func (i *Infra) EnsureNetwork(ctx context.Context, s *Spec) (*Network, error) {
 				AddressPrefix: &s.SubnetCIDR, NetworkSecurityGroup: &armnetwork.SecurityGroup{ID: nsg.ID}}}},
 		}}, nil))
 	if err != nil {
-		return nil, fmt.Errorf("creating virtual network %s: %s", n.VNet, AzureError(err))
+		return fmt.Errorf("creating virtual network %s: %s", n.VNet, AzureError(err))
 	}
 	out.VNetID = deref(vnet.ID)
 	for _, sn := range vnet.Properties.Subnets {
@@ -265,9 +298,9 @@ func (i *Infra) EnsureNetwork(ctx context.Context, s *Spec) (*Network, error) {
 		}
 	}
 	if out.SubnetID == "" {
-		return nil, fmt.Errorf("virtual network %s has no subnet %s after its creation", n.VNet, n.Subnet)
+		return fmt.Errorf("virtual network %s has no subnet %s after its creation", n.VNet, n.Subnet)
 	}
-	return out, nil
+	return nil
 }
 
 // rules are the NSG's inbound rules: WireGuard, and SSH unless locked down.
@@ -323,6 +356,19 @@ func (e *VMError) Error() string {
 func (i *Infra) EnsureVMs(ctx context.Context, s *Spec, net *Network) ([]VMResult, error) {
 	out := make([]VMResult, len(s.VMs))
 	errs := make([]error, len(s.VMs))
+	i.forEachVM(ctx, s, errs, func(k int, vm VM) {
+		r, err := i.EnsureVM(ctx, s, net, vm)
+		if r != nil {
+			out[k] = *r
+		}
+		errs[k] = err
+	})
+	return out, errors.Join(errs...)
+}
+
+// forEachVM runs f for every VM of s, Spec.Parallel at once (all when 0);
+// a VM that never got its turn has ctx's error in errs.
+func (i *Infra) forEachVM(ctx context.Context, s *Spec, errs []error, f func(k int, vm VM)) {
 	par := s.Parallel
 	if par <= 0 {
 		par = len(s.VMs)
@@ -340,15 +386,10 @@ func (i *Infra) EnsureVMs(ctx context.Context, s *Spec, net *Network) ([]VMResul
 				return
 			}
 			defer func() { <-sem }()
-			r, err := i.EnsureVM(ctx, s, net, vm)
-			if r != nil {
-				out[k] = *r
-			}
-			errs[k] = err
+			f(k, vm)
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
 }
 
 // EnsureVM makes one VM exist in provisioning state Succeeded: a VM that
@@ -388,8 +429,12 @@ func (i *Infra) EnsureVM(ctx context.Context, s *Spec, net *Network, vm VM) (*VM
 		} else {
 			i.say("%s (%s, %s%s)", vm.Name, vm.Size, s.priority(), zoneText(vm.Zone))
 		}
-		lastErr = i.createVM(ctx, s, net, vm, n)
+		var made *madeVM
+		made, lastErr = i.createVM(ctx, s, net, vm, n)
 		if lastErr == nil {
+			if r := made.result(s, vm, attempts); r != nil {
+				return r, nil
+			}
 			continue // read it back: Succeeded returns
 		}
 		if ctx.Err() != nil {
@@ -436,19 +481,19 @@ func retryable(err error) bool {
 	return false
 }
 
-// createVM puts the public IP, the NIC and the VM.
-func (i *Infra) createVM(ctx context.Context, s *Spec, net *Network, vm VM, n azure.VMResources) error {
+// createVM puts the public IP (unless EnsureNetwork made it), the NIC and
+// the VM.
+func (i *Infra) createVM(ctx context.Context, s *Spec, net *Network, vm VM, n azure.VMResources) (*madeVM, error) {
 	rg := s.Names.ResourceGroup
-	ip := armnetwork.PublicIPAddress{Location: &s.Location, Tags: s.Tags,
-		SKU:        &armnetwork.PublicIPAddressSKU{Name: ptr(armnetwork.PublicIPAddressSKUNameStandard)},
-		Properties: &armnetwork.PublicIPAddressPropertiesFormat{PublicIPAllocationMethod: ptr(armnetwork.IPAllocationMethodStatic)}}
-	if vm.Zone != "" {
-		ip.Zones = []*string{ptr(vm.Zone)}
+	made := &madeVM{}
+	pip, ok := net.PublicIPs[vm.Name]
+	if !ok {
+		var err error
+		if pip, err = i.putPublicIP(ctx, s, vm); err != nil {
+			return nil, err
+		}
 	}
-	pip, err := wait2[armnetwork.PublicIPAddressesClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.IPs.BeginCreateOrUpdate(ctx, rg, n.PublicIP, ip, nil))
-	if err != nil {
-		return fmt.Errorf("public IP %s: %w", n.PublicIP, err)
-	}
+	made.publicIP = pip.Address
 	nic, err := wait2[armnetwork.InterfacesClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.NICs.BeginCreateOrUpdate(ctx, rg, n.NIC, armnetwork.Interface{
 		Location: &s.Location, Tags: s.Tags,
 		Properties: &armnetwork.InterfacePropertiesFormat{
@@ -456,18 +501,77 @@ func (i *Infra) createVM(ctx context.Context, s *Spec, net *Network, vm VM, n az
 			IPConfigurations: []*armnetwork.InterfaceIPConfiguration{{Name: ptr("ipconfig1"),
 				Properties: &armnetwork.InterfaceIPConfigurationPropertiesFormat{
 					Subnet:                    &armnetwork.Subnet{ID: &net.SubnetID},
-					PublicIPAddress:           &armnetwork.PublicIPAddress{ID: pip.ID},
+					PublicIPAddress:           &armnetwork.PublicIPAddress{ID: &pip.ID},
 					PrivateIPAllocationMethod: ptr(armnetwork.IPAllocationMethodDynamic),
 					Primary:                   ptr(true)}}}}}, nil))
 	if err != nil {
-		return fmt.Errorf("network interface %s: %w", n.NIC, err)
+		return nil, fmt.Errorf("network interface %s: %w", n.NIC, err)
+	}
+	if cs := nic.Properties.IPConfigurations; len(cs) > 0 && cs[0].Properties != nil {
+		made.privateIP = deref(cs[0].Properties.PrivateIPAddress)
 	}
 	body, err := s.vmBody(vm, n, deref(nic.ID))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = wait2[armcompute.VirtualMachinesClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.VMs.BeginCreateOrUpdate(ctx, rg, vm.Name, body, nil))
-	return err
+	got, err := wait2[armcompute.VirtualMachinesClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.VMs.BeginCreateOrUpdate(ctx, rg, vm.Name, body, nil))
+	if err != nil {
+		return nil, err
+	}
+	made.vm = got.VirtualMachine
+	return made, nil
+}
+
+// madeVM is what creating a VM answered: the VM and its addresses.
+type madeVM struct {
+	vm                  armcompute.VirtualMachine
+	privateIP, publicIP string
+}
+
+// putPublicIP creates (or updates) a VM's static public IP.
+func (i *Infra) putPublicIP(ctx context.Context, s *Spec, vm VM) (PublicIP, error) {
+	name := azure.ForVM(vm.Name).PublicIP
+	ip := armnetwork.PublicIPAddress{Location: &s.Location, Tags: s.Tags,
+		SKU:        &armnetwork.PublicIPAddressSKU{Name: ptr(armnetwork.PublicIPAddressSKUNameStandard)},
+		Properties: &armnetwork.PublicIPAddressPropertiesFormat{PublicIPAllocationMethod: ptr(armnetwork.IPAllocationMethodStatic)}}
+	if vm.Zone != "" {
+		ip.Zones = []*string{ptr(vm.Zone)}
+	}
+	got, err := wait2[armnetwork.PublicIPAddressesClientCreateOrUpdateResponse](ctx, s.pollOptions())(i.C.IPs.BeginCreateOrUpdate(ctx, s.Names.ResourceGroup, name, ip, nil))
+	if err != nil {
+		return PublicIP{}, fmt.Errorf("public IP %s: %w", name, err)
+	}
+	out := PublicIP{ID: deref(got.ID)}
+	if got.Properties != nil {
+		out.Address = deref(got.Properties.IPAddress)
+	}
+	return out, nil
+}
+
+// ensurePublicIPs makes every VM's public IP that is not there yet,
+// Spec.Parallel at once; one that is there is kept as it is.
+func (i *Infra) ensurePublicIPs(ctx context.Context, s *Spec) (map[string]PublicIP, error) {
+	out := make([]PublicIP, len(s.VMs))
+	errs := make([]error, len(s.VMs))
+	i.forEachVM(ctx, s, errs, func(k int, vm VM) {
+		got, err := i.C.IPs.Get(ctx, s.Names.ResourceGroup, azure.ForVM(vm.Name).PublicIP, nil)
+		switch {
+		case err == nil && got.Properties != nil && strings.EqualFold(deref((*string)(got.Properties.ProvisioningState)), "Succeeded"):
+			out[k] = PublicIP{ID: deref(got.ID), Address: deref(got.Properties.IPAddress)}
+		case err == nil || isNotFound(err):
+			out[k], errs[k] = i.putPublicIP(ctx, s, vm)
+		default:
+			errs[k] = fmt.Errorf("reading public IP %s: %s", azure.ForVM(vm.Name).PublicIP, AzureError(err))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	m := make(map[string]PublicIP, len(s.VMs))
+	for k, vm := range s.VMs {
+		m[vm.Name] = out[k]
+	}
+	return m, nil
 }
 
 func (s *Spec) vmBody(vm VM, n azure.VMResources, nicID string) (armcompute.VirtualMachine, error) {
@@ -523,6 +627,16 @@ func imageReference(image string) (*armcompute.ImageReference, error) {
 		return nil, fmt.Errorf("azure.image %q is not a URN publisher:offer:sku:version", image)
 	}
 	return &armcompute.ImageReference{Publisher: &p[0], Offer: &p[1], SKU: &p[2], Version: &p[3]}, nil
+}
+
+// result is the VM as its creation answered it, or nil when that answer
+// is not Succeeded or lacks an address (it is then read back).
+func (m *madeVM) result(s *Spec, vm VM, attempts int) *VMResult {
+	if m.vm.Properties == nil || !strings.EqualFold(deref(m.vm.Properties.ProvisioningState), "Succeeded") || m.privateIP == "" || m.publicIP == "" {
+		return nil
+	}
+	return &VMResult{Name: vm.Name, Role: vm.Role, ID: deref(m.vm.ID), Size: vm.Size, Zone: vm.Zone, Priority: s.priority(),
+		Attempts: attempts, PrivateIP: m.privateIP, PublicIP: m.publicIP}
 }
 
 // describe reads a VM's addresses.

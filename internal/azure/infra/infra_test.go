@@ -92,6 +92,31 @@ func TestProductionDeployZonesTagsAndSecondRun(t *testing.T) {
 			t.Fatalf("%s cloud-init: %q", vm.Name, cd)
 		}
 	}
+	// No dependent call waits for what it does not need: the public IPs
+	// are put while the virtual network is (they need only the group),
+	// and no VM, NIC or public IP is read back after its creation
+	// answered with what deploy records.
+	var vnetDone, firstIP time.Time
+	for _, c := range e.sim.Log() {
+		switch {
+		case c.API == "VirtualNetworksClient.BeginCreateOrUpdate" && c.End.After(vnetDone):
+			vnetDone = c.End
+		case c.API == "PublicIPAddressesClient.BeginCreateOrUpdate" && (firstIP.IsZero() || c.Start.Before(firstIP)):
+			firstIP = c.Start
+		}
+	}
+	for _, c := range e.sim.Log() {
+		if c.API == "InterfacesClient.Get" || c.API == "PublicIPAddressesClient.Get" && c.Start.After(vnetDone) {
+			t.Errorf("read back after creation: %s %s", c.API, c.Path)
+		}
+	}
+	if !firstIP.Before(vnetDone) {
+		t.Errorf("the first public IP was put at %v, after the virtual network was done (%v)", firstIP, vnetDone)
+	}
+	if byAPI, _ := e.sim.Calls(); byAPI["VirtualMachinesClient.Get"] != 6 {
+		t.Errorf("VMs read %d times, want 6 (once each, before creating it)", byAPI["VirtualMachinesClient.Get"])
+	}
+
 	counts := map[string]int{}
 	for _, r := range e.sim.Resources() {
 		counts[r.Type]++

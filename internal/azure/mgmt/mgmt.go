@@ -59,6 +59,10 @@ type Env struct {
 	// address; nil: that address, port 22 (tests map it to their servers).
 	SSHAddress func(wireGuardIP string) string
 	Now        func() time.Time
+
+	// made is what the network phase made in this run (the VMs' public IPs
+	// among it); nil when it was only verified.
+	made *infra.Network
 }
 
 func (e *Env) now() time.Time {
@@ -193,9 +197,12 @@ func (p *preflightPhase) Run(ctx context.Context, prog phase.Progress) error {
 
 type preparePhase struct{ e *Env }
 
-func (p *preparePhase) Name() string       { return PhasePrepare }
-func (p *preparePhase) Title() string      { return "Make the SSH and WireGuard keys" }
-func (p *preparePhase) Requires() []string { return []string{PhasePreflight} }
+func (p *preparePhase) Name() string  { return PhasePrepare }
+func (p *preparePhase) Title() string { return "Make the SSH and WireGuard keys" }
+
+// Requires nothing: the keys are made on this machine while preflight asks
+// Azure (made for nothing when preflight refuses; kept for the next run).
+func (p *preparePhase) Requires() []string { return nil }
 func (p *preparePhase) ShouldRun(context.Context) (bool, string, error) {
 	return true, "", nil
 }
@@ -236,7 +243,7 @@ type networkPhase struct{ e *Env }
 
 func (p *networkPhase) Name() string       { return PhaseNetwork }
 func (p *networkPhase) Title() string      { return "Create the resource group and network" }
-func (p *networkPhase) Requires() []string { return []string{PhasePrepare} }
+func (p *networkPhase) Requires() []string { return []string{PhasePreflight, PhasePrepare} }
 func (p *networkPhase) ShouldRun(context.Context) (bool, string, error) {
 	return true, "", nil
 }
@@ -254,9 +261,11 @@ func (p *networkPhase) Run(ctx context.Context, prog phase.Progress) error {
 		return err
 	}
 	s := p.e.spec("", nil)
-	if _, err := inf.EnsureNetwork(ctx, s); err != nil {
+	made, err := inf.EnsureNetwork(ctx, s)
+	if err != nil {
 		return err
 	}
+	p.e.made = made
 	return p.e.record(ctx, func(a *state.AzureManagement) {
 		a.ResourceGroup, a.VNet, a.Subnet, a.NSG = s.Names.ResourceGroup, s.Names.VNet, s.Names.Subnet, s.Names.NSG
 	})
@@ -284,6 +293,9 @@ func (p *networkPhase) Verify(ctx context.Context) (bool, string, error) {
 // network is the ids EnsureVMs needs, from the names (the network phase
 // made them).
 func (e *Env) network(s *infra.Spec) *infra.Network {
+	if e.made != nil {
+		return e.made
+	}
 	rg := "/subscriptions/" + e.Azure.Subscription + "/resourceGroups/" + s.Names.ResourceGroup
 	vnet := rg + "/providers/Microsoft.Network/virtualNetworks/" + s.Names.VNet
 	return &infra.Network{ResourceGroupID: rg, VNetID: vnet, SubnetID: vnet + "/subnets/" + s.Names.Subnet,

@@ -50,11 +50,17 @@ func (c counting) Do(req *http.Request) (*http.Response, error) {
 
 func newWorld(t *testing.T, template string) *world {
 	t.Helper()
+	return newWorldWith(t, template, armsim.Options{})
+}
+
+// newWorldWith is newWorld on a simulation with the given options.
+func newWorldWith(t testing.TB, template string, o armsim.Options) *world {
+	t.Helper()
 	cfg, diags, err := config.ParseTemplate(template)
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("%s: %v %v", template, err, diags)
 	}
-	w := &world{sim: armsim.New(armsim.Options{})}
+	w := &world{sim: armsim.New(o)}
 	dir := t.TempDir()
 	if w.store, err = state.NewFileStore(dir); err != nil {
 		t.Fatal(err)
@@ -71,7 +77,7 @@ func newWorld(t *testing.T, template string) *world {
 	return w
 }
 
-func (w *world) run(t *testing.T) (*phase.Result, error) {
+func (w *world) run(t testing.TB) (*phase.Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -129,33 +130,52 @@ func (e *Error) Error() string {
 }
 
 // Check runs every check and returns an *Error listing the problems, or an
-// error when Azure could not be asked.
+// error when Azure could not be asked. The three independent lines of
+// reads (the resource providers; the sizes, then the quota they need; the
+// image) run at once: preflight costs the longest of them, two calls.
 func Check(ctx context.Context, c *Clients, in Input) error {
-	var probs []Problem
-	reachable, ps, err := checkProviders(ctx, c, in)
-	if err != nil {
-		return err
+	var (
+		wg                 sync.WaitGroup
+		reachable          bool
+		provProbs          []Problem
+		sizeProbs          []Problem
+		quotaProbs         []Problem
+		imageProbs         []Problem
+		provErr, sizeErr   error
+		quotaErr, imageErr error
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		reachable, provProbs, provErr = checkProviders(ctx, c, in)
+	}()
+	go func() {
+		defer wg.Done()
+		skus, err := listSKUs(ctx, c, in.Location)
+		if err != nil {
+			sizeErr = err
+			return
+		}
+		sizeProbs = checkSizes(in, skus)
+		quotaProbs, quotaErr = checkQuota(ctx, c, in, skus)
+	}()
+	go func() {
+		defer wg.Done()
+		imageProbs, imageErr = checkImage(ctx, c, in)
+	}()
+	wg.Wait()
+	// The providers' answer comes first: when the subscription does not
+	// answer, the other reads failed for the same reason.
+	if provErr != nil {
+		return provErr
 	}
-	probs = append(probs, ps...)
 	if !reachable {
-		return &Error{Problems: probs}
+		return &Error{Problems: provProbs}
 	}
-	skus, err := listSKUs(ctx, c, in.Location)
-	if err != nil {
+	if err := errors.Join(sizeErr, quotaErr, imageErr); err != nil {
 		return err
 	}
-	ps = checkSizes(in, skus)
-	probs = append(probs, ps...)
-	ps, err = checkQuota(ctx, c, in, skus)
-	if err != nil {
-		return err
-	}
-	probs = append(probs, ps...)
-	ps, err = checkImage(ctx, c, in, skus)
-	if err != nil {
-		return err
-	}
-	probs = append(probs, ps...)
+	probs := append(append(append(provProbs, sizeProbs...), quotaProbs...), imageProbs...)
 	if len(probs) > 0 {
 		return &Error{Problems: probs}
 	}
@@ -429,7 +449,7 @@ func checkQuota(ctx context.Context, c *Clients, in Input, skus map[string]*sku)
 // checkImage checks that a Marketplace image exists in the location (the
 // newest version for "latest") and that its architecture is what the
 // configuration says.
-func checkImage(ctx context.Context, c *Clients, in Input, skus map[string]*sku) ([]Problem, error) {
+func checkImage(ctx context.Context, c *Clients, in Input) ([]Problem, error) {
 	if strings.HasPrefix(in.Image, "/subscriptions/") {
 		return nil, nil // a custom image: its architecture comes from azure.image_architecture
 	}
