@@ -31,6 +31,9 @@ const childDeadline = 60 * time.Second
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
+		if url := os.Getenv(armsimEnv); url != "" {
+			os.Exit(mainOnSim(url))
+		}
 		os.Exit(Main(os.Args[1:], BuildInfo{Version: "test-child"}))
 	}
 	os.Exit(m.Run())

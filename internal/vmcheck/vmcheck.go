@@ -104,6 +104,16 @@ func (c *Checker) WaitReady(ctx context.Context, hosts []Host) error {
 	return &NotReadyError{Problems: probs, Waited: time.Since(start)}
 }
 
+// deadlinePassed: ctx has ended or its deadline has come (a dial cut by
+// that deadline can return before the context says so).
+func deadlinePassed(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 func (c *Checker) say(format string, args ...any) {
 	if c.Progress != nil {
 		c.sayMu.Lock()
@@ -119,7 +129,7 @@ func (c *Checker) waitHost(ctx context.Context, h Host, every time.Duration) *Pr
 	var prev *Problem
 	for {
 		p := c.check(ctx, h)
-		if p != nil && ctx.Err() != nil && prev != nil {
+		if p != nil && prev != nil && deadlinePassed(ctx) {
 			// The check was cut short by the deadline: what the VM
 			// lacked before says more.
 			return prev

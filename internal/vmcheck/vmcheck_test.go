@@ -110,7 +110,8 @@ func TestNamesEachVMAndWhatItLacks(t *testing.T) {
 		"k0s-worker-2":     {CloudInit: "error"},                                                  // final
 		"k0s-worker-3":     {CloudInit: "done", WireGuardActive: true, WireGuardKey: "other-key"}, // final
 	}, nil)
-	err := f.checker(300*time.Millisecond).WaitReady(context.Background(), f.hosts)
+	// Long enough for a loaded machine to finish the first SSH handshakes.
+	err := f.checker(2*time.Second).WaitReady(context.Background(), f.hosts)
 	var nr *NotReadyError
 	if !errors.As(err, &nr) || len(nr.Problems) != 3 {
 		t.Fatalf("err = %v, want 3 VMs not ready", err)
