@@ -46,3 +46,23 @@ func TestPlanListsTheAzureResources(t *testing.T) {
 		t.Error("plan of a cluster you have lists Azure resources")
 	}
 }
+
+// plan --experimental-azure lists the management cluster's phases in
+// order, the pod-network check after k0s and before k0rdent's preflight.
+func TestPlanExperimentalAzurePhases(t *testing.T) {
+	_, flags := workdir(t, "small")
+	r := run(t, append([]string{"plan", "--experimental-azure", "-o", "json"}, flags...)...)
+	var v planView
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil {
+		t.Fatalf("plan -o json: %v\n%s", err, r.out)
+	}
+	var names []string
+	for _, p := range v.Phases {
+		names = append(names, p.Name)
+	}
+	got := strings.Join(names, " ")
+	want := "azure-preflight azure-prepare azure-network azure-vms vpn-config vpn-up vm-ready k0s-install pod-network preflight"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("phases %s\nwant them to start with %s", got, want)
+	}
+}

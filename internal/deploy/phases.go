@@ -50,11 +50,11 @@ func Check(env *Env, opts Options) []Unavailable {
 	switch {
 	case !cfg.ExistingManagement() && env.KubeconfigOverride == "" && !opts.ExperimentalAzure:
 		missing = append(missing, Unavailable{Field: "management.mode", Blocking: true,
-			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not complete in this build: its Azure steps are tested against a simulation only, and the Azure disk CSI driver and the pod-network check are missing",
+			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is not complete in this build: its Azure steps are tested against a simulation only, and the Azure disk CSI driver is missing",
 			Action: "use management.mode: existing with management.kubeconfig, or pass --kubeconfig of a cluster that exists, or try it with deploy --experimental-azure"})
 	case !cfg.ExistingManagement() && env.KubeconfigOverride == "":
 		missing = append(missing, Unavailable{Field: "management.mode",
-			Reason: "experimental: the management cluster on Azure VMs is made without the Azure disk CSI driver (no default StorageClass: KOF refuses it) and without the pod-network check, and this build's tests ran its VPN, SSH and k0s steps against stand-ins, not Azure",
+			Reason: "experimental: the management cluster on Azure VMs is made without the Azure disk CSI driver (no default StorageClass: KOF refuses it), and this build's tests ran its VPN, SSH, k0s and pod-network steps against stand-ins, not Azure",
 			Action: "check the cluster yourself (kubectl get nodes through the VPN) and report what fails"})
 	}
 	switch {
@@ -127,7 +127,7 @@ func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 		}
 		phases = append(phases, mgmt.Phases(az)...)
 		phases = append(phases, mgmt.ClusterPhases(az, env.ManagementKubeconfig())...)
-		pre.after = []string{mgmt.PhaseK0sInstall}
+		pre.after = []string{mgmt.PhasePodNetwork}
 	}
 	phases = append(phases, pre)
 	phases = append(phases, K0rdentPhases(env, false, PreflightName)...)

@@ -69,11 +69,11 @@ func GetStatus(ctx context.Context, kc *kube.Clients, cfg *config.Config) (*Stat
 		case rel.Info == nil || rel.Info.Status != release.StatusDeployed:
 			rs.Waiting = fmt.Sprintf("Helm release is %s", rs.Helm.Status)
 		default:
-			objs, err := objectsOf(rel, rel.Chart)
+			objs, err := helmrelease.Objects(rel, rel.Chart)
 			if err != nil {
 				return nil, err
 			}
-			if rs.Waiting, err = readiness(ctx, kc.Client, objs); err != nil {
+			if rs.Waiting, err = helmrelease.Readiness(ctx, kc.Client, objs); err != nil {
 				return nil, err
 			}
 			rs.Ready = rs.Waiting == ""

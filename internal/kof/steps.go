@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
+	"github.com/k0rdentctl/k0rdentctl/internal/helmrelease"
 )
 
 // Release names, the chart names too.
@@ -20,15 +21,7 @@ const (
 )
 
 // Step is one Helm release of KOF on the management cluster.
-type Step struct {
-	Release   string
-	Namespace string
-	Source    Source
-	Values    map[string]any
-	// Webhook: its first install races an admission webhook that is not
-	// serving yet, and that failure is retried.
-	Webhook bool
-}
+type Step = helmrelease.Step
 
 // Steps are the releases of the configuration, in install order.
 // storageClass is kof-mothership's global.storageClass.
@@ -36,12 +29,12 @@ func Steps(cfg *config.Config, baseDir, storageClass string) []Step {
 	k := cfg.KOF
 	ns := k.Mothership.Namespace
 	src := func(name string) Source {
-		return Source{Repo: repo(k.Charts, baseDir), Name: name, Version: k.Version, Field: "kof.charts"}
+		return Source{Repo: repo(k.Charts, baseDir), Name: name, Version: k.Version, Field: "kof.charts", VersionField: "kof.version"}
 	}
 	var out []Step
 	if k.Istio.IsEnabled() {
 		isrc := func(name string) Source {
-			return Source{Repo: repo(k.Istio.Charts, baseDir), Name: name, Version: k.Istio.Version, Field: "kof.istio.charts"}
+			return Source{Repo: repo(k.Istio.Charts, baseDir), Name: name, Version: k.Istio.Version, Field: "kof.istio.charts", VersionField: "kof.istio.version"}
 		}
 		out = append(out,
 			Step{Release: ReleaseIstioBase, Namespace: k.Istio.Namespace, Source: isrc(ReleaseIstioBase), Values: map[string]any{
@@ -83,7 +76,7 @@ func Steps(cfg *config.Config, baseDir, storageClass string) []Step {
 // repo is a local folder relative to the configuration's, or an oci://
 // reference as it is.
 func repo(r, baseDir string) string {
-	if r == "" || filepath.IsAbs(r) || len(r) > 6 && r[:6] == "oci://" {
+	if r == "" || filepath.IsAbs(r) || helmrelease.IsRemote(r) {
 		return r
 	}
 	return config.ResolvePath(r, baseDir)

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/k0s"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
+	"github.com/k0rdentctl/k0rdentctl/internal/podnet"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/vmcheck"
 )
@@ -26,13 +28,14 @@ const (
 	PhaseVPNUp      = "vpn-up"
 	PhaseVMReady    = "vm-ready"
 	PhaseK0sInstall = "k0s-install"
+	PhasePodNetwork = "pod-network"
 )
 
 // ClusterPhases are the phases that make k0s run on the VMs: the VPN up,
 // the VMs ready over it, k0s installed with k0sctl and its kubeconfig
-// written to Kubeconfig.
+// written to Kubeconfig, and the pod network proven between nodes.
 func ClusterPhases(e *Env, kubeconfig string) []phase.Phase {
-	return []phase.Phase{&vpnUpPhase{e}, &vmReadyPhase{e}, &k0sPhase{e: e, kubeconfig: kubeconfig}}
+	return []phase.Phase{&vpnUpPhase{e}, &vmReadyPhase{e}, &k0sPhase{e: e, kubeconfig: kubeconfig}, &podNetPhase{e: e, kubeconfig: kubeconfig}}
 }
 
 // reachable reports whether every VM's SSH port answers on its WireGuard
@@ -234,4 +237,62 @@ func (w progressWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+type podNetPhase struct {
+	e          *Env
+	kubeconfig string
+}
+
+func (p *podNetPhase) Name() string       { return PhasePodNetwork }
+func (p *podNetPhase) Title() string      { return "Prove the pod network between nodes" }
+func (p *podNetPhase) Requires() []string { return []string{PhaseK0sInstall} }
+func (p *podNetPhase) ShouldRun(context.Context) (bool, string, error) {
+	return true, "", nil
+}
+func (p *podNetPhase) DryRun(context.Context) ([]string, error) {
+	return []string{fmt.Sprintf("wait until the %d nodes are Ready", len(p.e.vmNames())),
+		fmt.Sprintf("a %s pod serving HTTP on every node that takes pods, and a pod on each fetching from the next node's (namespace %s; the pods are removed after)", podnet.DefaultImage, podnet.Namespace)}, nil
+}
+
+func (p *podNetPhase) Run(ctx context.Context, prog phase.Progress) error {
+	kc, err := kube.Connect(ctx, p.kubeconfig)
+	if err != nil {
+		return err
+	}
+	res, err := podnet.Check(ctx, kc.Client, podnet.Options{Nodes: len(p.e.vmNames()), Timeout: time.Duration(p.e.Config.Timeouts.K0sInstall),
+		Progress: func(s string) { prog.Printf("%s", s) }})
+	var pe *podnet.Error
+	if errors.As(err, &pe) {
+		return phase.Permanent(err)
+	}
+	if err == nil && res.Skipped != "" {
+		prog.Printf("not checked between nodes: %s", res.Skipped)
+	}
+	return err
+}
+
+// Verify: every VM is still a Ready node (the check itself is not run
+// again on every deploy).
+func (p *podNetPhase) Verify(ctx context.Context) (bool, string, error) {
+	kc, err := kube.Connect(ctx, p.kubeconfig)
+	if err != nil {
+		return false, err.Error(), nil
+	}
+	var nodes corev1.NodeList
+	if err := kc.Client.List(ctx, &nodes); err != nil {
+		return false, "listing the nodes: " + err.Error(), nil
+	}
+	ready := 0
+	for _, n := range nodes.Items {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+	}
+	if want := len(p.e.vmNames()); ready < want {
+		return false, fmt.Sprintf("%d of %d nodes Ready", ready, want), nil
+	}
+	return true, "", nil
 }

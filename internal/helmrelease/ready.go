@@ -1,4 +1,4 @@
-package kof
+package helmrelease
 
 import (
 	"context"
@@ -15,24 +15,24 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// object is one object a release made, as its manifest names it.
-type object struct {
+// Object is one object a release made, as its manifest names it.
+type Object struct {
 	gvk       schema.GroupVersionKind
 	namespace string
 	name      string
 }
 
-func (o object) String() string {
+func (o Object) String() string {
 	if o.namespace == "" {
 		return o.gvk.Kind + " " + o.name
 	}
 	return o.gvk.Kind + " " + o.namespace + "/" + o.name
 }
 
-// objectsOf lists what the release made: its manifest's objects and the
+// Objects lists what the release made: its manifest's objects and the
 // CRDs of the chart's crds/ folder (Helm installs those apart).
-func objectsOf(rel *release.Release, ch *chart.Chart) ([]object, error) {
-	var out []object
+func Objects(rel *release.Release, ch *chart.Chart) ([]Object, error) {
+	var out []Object
 	add := func(doc []byte) error {
 		var m struct {
 			APIVersion string `json:"apiVersion"`
@@ -55,7 +55,7 @@ func objectsOf(rel *release.Release, ch *chart.Chart) ([]object, error) {
 		if ns == "" && namespaced(m.Kind) {
 			ns = rel.Namespace
 		}
-		out = append(out, object{gvk: gv.WithKind(m.Kind), namespace: ns, name: m.Metadata.Name})
+		out = append(out, Object{gvk: gv.WithKind(m.Kind), namespace: ns, name: m.Metadata.Name})
 		return nil
 	}
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
@@ -86,11 +86,11 @@ func namespaced(kind string) bool {
 	return true
 }
 
-// readiness checks what ready means for each object: a CRD established, a
+// Readiness checks what ready means for each object: a CRD established, a
 // Deployment available, a ServiceTemplate validated by k0rdent, a
 // MultiClusterService whose references k0rdent found valid; anything else
 // existing. It returns what is not ready yet ("" when all are).
-func readiness(ctx context.Context, c client.Client, objs []object) (string, error) {
+func Readiness(ctx context.Context, c client.Client, objs []Object) (string, error) {
 	var waiting []string
 	for _, o := range objs {
 		u := &unstructured.Unstructured{}
