@@ -65,4 +65,14 @@ func TestPlanExperimentalAzurePhases(t *testing.T) {
 	if !strings.HasPrefix(got, want) {
 		t.Errorf("phases %s\nwant them to start with %s", got, want)
 	}
+	// No service principal in the file: the disk CSI driver is skipped, and
+	// plan says why.
+	for _, p := range v.Phases {
+		if p.Name == "azure-disk-csi" && (p.Wanted || !strings.Contains(p.Reason, "no service principal")) {
+			t.Errorf("azure-disk-csi without a principal: %+v", p)
+		}
+	}
+	if !strings.Contains(got, "credentials azure-disk-csi") {
+		t.Errorf("no azure-disk-csi phase after credentials: %s", got)
+	}
 }

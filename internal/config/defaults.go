@@ -60,6 +60,13 @@ func (c *Config) ApplyDefaults() {
 		}
 		setStr(&c.SSH.User, DefaultSSHUser)
 		setStr(&c.Software.K0s.Version, DefaultK0sVersion)
+		csi := &c.Software.AzureDiskCSI
+		setStr(&csi.Version, DefaultDiskCSIVersion)
+		setStr(&csi.Charts, DefaultDiskCSICharts)
+		if len(c.Cluster.Controllers.Zones) > 0 || len(c.Cluster.Workers.Zones) > 0 {
+			setStr(&csi.DiskSKU, "StandardSSD_ZRS")
+		}
+		setStr(&csi.DiskSKU, "StandardSSD_LRS")
 	}
 
 	k := &c.Software.K0rdent

@@ -18,7 +18,7 @@ type Config struct {
 	VMSizing      VMSizing       `yaml:"vm_sizing,omitempty" json:"vm_sizing" jsonschema_description:"Azure VM sizes of the management cluster (mode azure only)."`
 	Cluster       Cluster        `yaml:"cluster,omitempty" json:"cluster" jsonschema_description:"Node counts and availability zones of the management cluster (mode azure only)."`
 	SSH           SSH            `yaml:"ssh,omitempty" json:"ssh" jsonschema_description:"SSH access to the management cluster VMs, over WireGuard (mode azure only)."`
-	Software      Software       `yaml:"software" json:"software" jsonschema_description:"k0s and k0rdent, with k0rdent's regional management clusters."`
+	Software      Software       `yaml:"software" json:"software" jsonschema_description:"k0s, the Azure disk CSI driver and k0rdent, with k0rdent's regional management clusters."`
 	KOF           KOF            `yaml:"kof,omitempty" json:"kof" jsonschema_description:"KOF observability and FinOps, independent of k0rdent regions."`
 	ChildClusters []ChildCluster `yaml:"child_clusters,omitempty" json:"child_clusters,omitempty" jsonschema_description:"Azure child clusters (ClusterDeployments) to create, on the management cluster or in a k0rdent region."`
 	Timeouts      Timeouts       `yaml:"timeouts" json:"timeouts" jsonschema_description:"How long each kind of wait may take, as Go durations such as 30m or 1h30m."`
@@ -127,7 +127,30 @@ type SSH struct {
 type Software struct {
 	K0s     K0s     `yaml:"k0s,omitempty" json:"k0s" jsonschema_description:"k0s on the management cluster VMs (mode azure only)."`
 	K0rdent K0rdent `yaml:"k0rdent" json:"k0rdent" jsonschema_description:"k0rdent (the kcm chart) on the management cluster, its Azure credential and its regional management clusters."`
+	// AzureDiskCSI is the Azure disk CSI driver of the management cluster
+	// (mode azure).
+	AzureDiskCSI AzureDiskCSI `yaml:"azure_disk_csi,omitempty" json:"azure_disk_csi" jsonschema_description:"The Azure disk CSI driver and a default StorageClass managed-csi on the management cluster (mode azure; KOF's storage needs persistent volumes). It uses software.k0rdent.credential's service principal."`
 }
+
+// Defaults of the Azure disk CSI driver.
+const (
+	DefaultDiskCSIVersion = "v1.30.0"
+	DefaultDiskCSICharts  = "https://raw.githubusercontent.com/kubernetes-sigs/azuredisk-csi-driver/master/charts"
+)
+
+// DiskSKUs are the managed disk kinds a StorageClass may ask for.
+var DiskSKUs = []string{"StandardSSD_ZRS", "StandardSSD_LRS", "Premium_ZRS", "Premium_LRS", "PremiumV2_LRS", "Standard_LRS", "UltraSSD_LRS"}
+
+// AzureDiskCSI is the Azure disk CSI driver on the management cluster.
+type AzureDiskCSI struct {
+	Enabled *bool  `yaml:"enabled,omitempty" json:"enabled,omitempty" jsonschema_description:"Install it (mode azure). Default true."`
+	Version string `yaml:"version,omitempty" json:"version,omitempty" jsonschema_description:"Chart version of azuredisk-csi-driver, as the chart repository tags it. Default v1.30.0."`
+	Charts  string `yaml:"charts,omitempty" json:"charts,omitempty" jsonschema_description:"Where the chart comes from: a Helm repository URL (default the driver's, https://raw.githubusercontent.com/kubernetes-sigs/azuredisk-csi-driver/master/charts), an oci:// repository, or a local folder holding azuredisk-csi-driver/ or azuredisk-csi-driver-<version>.tgz (air-gapped)."`
+	DiskSKU string `yaml:"disk_sku,omitempty" json:"disk_sku,omitempty" jsonschema_description:"skuName of the StorageClass managed-csi. Default StandardSSD_ZRS when the VMs are spread over zones (a volume can follow its pod to another zone), else StandardSSD_LRS."`
+}
+
+// IsEnabled reports software.azure_disk_csi.enabled (default true).
+func (a AzureDiskCSI) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
 
 // K0s is the k0s distribution of the management cluster.
 type K0s struct {

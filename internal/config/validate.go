@@ -523,6 +523,16 @@ func (v *validator) k0s() {
 	if !k0sVersionRe().MatchString(ver) {
 		v.errorf("software.k0s.version", "", "%q is not a k0s version: write it as k0s releases are tagged, e.g. %s", ver, DefaultK0sVersion)
 	}
+	csi := v.c.Software.AzureDiskCSI
+	if !csi.IsEnabled() {
+		return
+	}
+	if _, err := semver.NewVersion(csi.Version); err != nil {
+		v.errorf("software.azure_disk_csi.version", "", "%q is not a chart version: write it as the driver's chart repository tags it, e.g. %s", csi.Version, DefaultDiskCSIVersion)
+	}
+	if !slices.Contains(DiskSKUs, csi.DiskSKU) {
+		v.errorf("software.azure_disk_csi.disk_sku", "", "%q is not a managed disk kind: use one of %s", csi.DiskSKU, strings.Join(DiskSKUs, ", "))
+	}
 }
 
 // unusedWithExisting warns about management-cluster settings that mode
@@ -541,6 +551,7 @@ func (v *validator) unusedWithExisting() {
 		len(c.Cluster.Controllers.Zones) > 0 || len(c.Cluster.Workers.Zones) > 0)
 	ignored("ssh", c.SSH != SSH{})
 	ignored("software.k0s", c.Software.K0s != K0s{})
+	ignored("software.azure_disk_csi", c.Software.AzureDiskCSI != AzureDiskCSI{})
 	ignored("azure.image", c.Azure.Image != "")
 	ignored("azure.image_architecture", c.Azure.ImageArchitecture != "")
 	ignored("azure.priority", c.Azure.Priority != "")

@@ -323,6 +323,18 @@ vm_sizing:
 			msg:  `"1.32.8" is not a k0s version: write it as k0s releases are tagged, e.g. v1.32.8+k0s.0`,
 		},
 		{
+			name: "disk CSI driver with a disk kind Azure does not have",
+			yaml: baseYAML + "software:\n  azure_disk_csi:\n    disk_sku: StandardSSD\n",
+			path: "software.azure_disk_csi.disk_sku",
+			msg:  `"StandardSSD" is not a managed disk kind: use one of StandardSSD_ZRS, StandardSSD_LRS`,
+		},
+		{
+			name: "disk CSI driver chart version not a version",
+			yaml: baseYAML + "software:\n  azure_disk_csi:\n    version: latest\n",
+			path: "software.azure_disk_csi.version",
+			msg:  `"latest" is not a chart version`,
+		},
+		{
 			name: "k0rdent version with a leading v",
 			yaml: baseYAML + "software:\n  k0rdent:\n    version: v1.5.0\n",
 			path: "software.k0rdent.version",
@@ -622,8 +634,22 @@ func TestValidConfigurationsAndWarnings(t *testing.T) {
 		if _, ok := findDiag(ds.Warnings(), "network", "ignored with management.mode existing"); !ok {
 			t.Fatalf("no warning: %s", ds.Error())
 		}
-		if c.Network.SubnetCIDR != "" || c.VMSizing.Controller != "" {
-			t.Errorf("VM defaults applied in mode existing: %+v %+v", c.Network, c.VMSizing)
+		if c.Network.SubnetCIDR != "" || c.VMSizing.Controller != "" || c.Software.AzureDiskCSI.Version != "" {
+			t.Errorf("VM defaults applied in mode existing: %+v %+v %+v", c.Network, c.VMSizing, c.Software.AzureDiskCSI)
+		}
+		_, ds = Parse([]byte(strings.Replace(yml, "network:", "software:\n  azure_disk_csi: {disk_sku: Premium_LRS}\nnetwork:", 1)))
+		if _, ok := findDiag(ds.Warnings(), "software.azure_disk_csi", "ignored with management.mode existing"); !ok {
+			t.Fatalf("no warning for software.azure_disk_csi: %s", ds.Error())
+		}
+	})
+	t.Run("disk CSI driver disk kind follows the zones", func(t *testing.T) {
+		c, ds := Parse([]byte(baseYAML))
+		if ds.HasErrors() || c.Software.AzureDiskCSI.DiskSKU != "StandardSSD_LRS" || c.Software.AzureDiskCSI.Version != DefaultDiskCSIVersion {
+			t.Fatalf("no zones: %+v %s", c.Software.AzureDiskCSI, ds.Error())
+		}
+		c, ds = Parse([]byte(baseYAML + "cluster:\n  workers: {zones: [1, 2]}\n"))
+		if ds.HasErrors() || c.Software.AzureDiskCSI.DiskSKU != "StandardSSD_ZRS" {
+			t.Fatalf("zones: %+v %s", c.Software.AzureDiskCSI, ds.Error())
 		}
 	})
 	t.Run("regional disabled with clusters warns", func(t *testing.T) {

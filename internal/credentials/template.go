@@ -1,8 +1,12 @@
 package credentials
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // cloudConfigKeys are the keys of the Azure cloud provider's configuration
@@ -78,4 +82,45 @@ volumeBindingMode: WaitForFirstConsumer
 allowVolumeExpansion: true
 `)
 	return b.String()
+}
+
+// ManagementCloud is where the management cluster's VMs live, for the
+// cloud provider configuration of its disk CSI driver.
+type ManagementCloud struct {
+	SubscriptionID, Location, ResourceGroup string
+	VNet, Subnet, SecurityGroup             string
+}
+
+// ManagementCloudSecret is the Secret kube-system/azure-cloud-provider
+// that the Azure disk CSI driver of the management cluster reads (key
+// cloud-config, cloud-provider-azure's azure.json): the service principal
+// p, and the VMs as plain VMs (vmType standard, no scale sets).
+func ManagementCloudSecret(p Principal, m ManagementCloud) (*corev1.Secret, error) {
+	cfg := map[string]any{
+		"cloud":                       "AzurePublicCloud",
+		"tenantId":                    p.TenantID,
+		"subscriptionId":              m.SubscriptionID,
+		"aadClientId":                 p.ClientID,
+		"aadClientSecret":             string(p.secret),
+		"resourceGroup":               m.ResourceGroup,
+		"location":                    m.Location,
+		"vmType":                      "standard",
+		"vnetName":                    m.VNet,
+		"vnetResourceGroup":           m.ResourceGroup,
+		"subnetName":                  m.Subnet,
+		"securityGroupName":           m.SecurityGroup,
+		"securityGroupResourceGroup":  m.ResourceGroup,
+		"useInstanceMetadata":         true,
+		"useManagedIdentityExtension": false,
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "azure-cloud-provider", Labels: map[string]string{labelManagedBy: "k0rdentctl"}},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{"cloud-config": data},
+	}, nil
 }

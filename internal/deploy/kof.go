@@ -22,11 +22,16 @@ const KOFName = "kof"
 
 // kofPhase is `k0rdentctl kof install` as a phase of deploy, after k0rdent
 // is ready.
-type kofPhase struct{ env *Env }
+type kofPhase struct {
+	env *Env
+	// after are further phases KOF waits for (the disk CSI driver on a
+	// management cluster built on Azure VMs).
+	after []string
+}
 
 func (p *kofPhase) Name() string       { return KOFName }
 func (p *kofPhase) Title() string      { return "Install KOF " + p.env.Config.KOF.Version }
-func (p *kofPhase) Requires() []string { return []string{k0rdent.PhaseReady} }
+func (p *kofPhase) Requires() []string { return append([]string{k0rdent.PhaseReady}, p.after...) }
 
 func (p *kofPhase) Wanted() (bool, string) { return true, "" }
 

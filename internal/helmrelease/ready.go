@@ -87,7 +87,7 @@ func namespaced(kind string) bool {
 }
 
 // Readiness checks what ready means for each object: a CRD established, a
-// Deployment available, a ServiceTemplate validated by k0rdent, a
+// Deployment available, a DaemonSet's pods ready on every node it wants, a ServiceTemplate validated by k0rdent, a
 // MultiClusterService whose references k0rdent found valid; anything else
 // existing. It returns what is not ready yet ("" when all are).
 func Readiness(ctx context.Context, c client.Client, objs []Object) (string, error) {
@@ -124,6 +124,17 @@ func notReady(kind string, u *unstructured.Unstructured) string {
 		have, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
 		if have < want || !condition(u, "Available") {
 			return fmt.Sprintf("has %d of %d replicas available", have, want)
+		}
+	case "DaemonSet":
+		gen, _, _ := unstructured.NestedInt64(u.Object, "metadata", "generation")
+		seen, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		want, _, _ := unstructured.NestedInt64(u.Object, "status", "desiredNumberScheduled")
+		have, _, _ := unstructured.NestedInt64(u.Object, "status", "numberReady")
+		if seen < gen {
+			return "is not rolled out yet"
+		}
+		if have < want {
+			return fmt.Sprintf("has %d of %d pods ready", have, want)
 		}
 	case "ServiceTemplate":
 		if valid, _, _ := unstructured.NestedBool(u.Object, "status", "valid"); !valid {

@@ -141,7 +141,7 @@ func Check(ctx context.Context, c client.Client, o Options) (*Result, error) {
 		for i := range nodes {
 			var p corev1.Pod
 			if err := c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: serverName(i)}, &p); err != nil {
-				return false, err.Error(), nil
+				return false, "", err
 			}
 			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
 				ips[i] = p.Status.PodIP
@@ -166,7 +166,7 @@ func Check(ctx context.Context, c client.Client, o Options) (*Result, error) {
 		for i, n := range nodes {
 			var p corev1.Pod
 			if err := c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: clientName(i)}, &p); err != nil {
-				return false, err.Error(), nil
+				return false, "", err
 			}
 			res.Pairs[i] = Pair{From: n, To: nodes[(i+1)%len(nodes)], OK: p.Status.Phase == corev1.PodSucceeded}
 			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
@@ -199,7 +199,7 @@ func readyNodes(ctx context.Context, c client.Client, o Options) ([]string, erro
 	err := kube.WaitFor(ctx, fmt.Sprintf("%d nodes to be Ready", o.Nodes), o.left(), o.Interval, func(ctx context.Context) (bool, string, error) {
 		var list corev1.NodeList
 		if err := c.List(ctx, &list); err != nil {
-			return false, err.Error(), nil
+			return false, "", err
 		}
 		ready := 0
 		out = out[:0]
