@@ -596,7 +596,7 @@ func (s *Spec) vmBody(vm VM, n azure.VMResources, nicID string) (armcompute.Virt
 			StorageProfile: &armcompute.StorageProfile{ImageReference: img,
 				OSDisk: &armcompute.OSDisk{Name: &n.OSDisk, CreateOption: ptr(armcompute.DiskCreateOptionTypesFromImage),
 					DeleteOption: ptr(armcompute.DiskDeleteOptionTypesDelete), DiskSizeGB: ptr(int32(64)),
-					ManagedDisk: &armcompute.ManagedDiskParameters{StorageAccountType: ptr(armcompute.StorageAccountTypesPremiumLRS)}}},
+					ManagedDisk: &armcompute.ManagedDiskParameters{StorageAccountType: ptr(OSDiskType(vm.Size))}}},
 			OSProfile: os,
 			NetworkProfile: &armcompute.NetworkProfile{NetworkInterfaces: []*armcompute.NetworkInterfaceReference{{ID: &nicID,
 				Properties: &armcompute.NetworkInterfaceReferenceProperties{Primary: ptr(true), DeleteOption: ptr(armcompute.DeleteOptionsDelete)}}}},
@@ -614,6 +614,31 @@ func (s *Spec) vmBody(vm VM, n azure.VMResources, nicID string) (armcompute.Virt
 		body.Properties.BillingProfile = &armcompute.BillingProfile{MaxPrice: &maxPrice}
 	}
 	return body, nil
+}
+
+// OSDiskType is the OS disk's kind for a VM size: Premium SSD where the
+// size can have it (Azure marks those sizes with an "s" after the vCPU
+// count: D4s_v5, B2s, E8pds_v6), else Standard SSD (A4_v2, D4_v5), which
+// every size takes: Azure refuses a Premium disk on the others.
+func OSDiskType(size string) armcompute.StorageAccountTypes {
+	if premiumCapable(size) {
+		return armcompute.StorageAccountTypesPremiumLRS
+	}
+	return armcompute.StorageAccountTypesStandardSSDLRS
+}
+
+// premiumCapable reads the additive features of a size's name
+// (Standard_<family><vCPUs><features>[_<version>]) for the "s" of premium
+// storage.
+func premiumCapable(size string) bool {
+	name := strings.TrimPrefix(strings.ToLower(size), "standard_")
+	name, _, _ = strings.Cut(name, "_")
+	i := strings.IndexFunc(name, func(r rune) bool { return r >= '0' && r <= '9' })
+	if i < 0 {
+		return false
+	}
+	features := strings.TrimLeft(name[i:], "0123456789-")
+	return strings.Contains(features, "s")
 }
 
 // imageReference is an image URN publisher:offer:sku:version or an image

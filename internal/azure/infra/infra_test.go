@@ -279,3 +279,27 @@ func TestDeployUnderFaults(t *testing.T) {
 		t.Fatalf("with faults %d resources, without %d", n, len(clean.sim.Resources()))
 	}
 }
+
+// The OS disk is Premium SSD only where the size takes it (the simulation,
+// like Azure, refuses Premium on the A-series v2 of the minimal template).
+func TestOSDiskTypeFollowsTheSize(t *testing.T) {
+	for size, want := range map[string]string{
+		"Standard_A4_v2": "StandardSSD_LRS", "Standard_D4_v5": "StandardSSD_LRS", "Standard_D4s_v5": "Premium_LRS",
+		"Standard_B2s": "Premium_LRS", "Standard_E8pds_v6": "Premium_LRS", "Standard_B2pls_v2": "Premium_LRS", "Standard_D2ps_v5": "Premium_LRS",
+		"Standard_M128-64ms": "Premium_LRS", "Standard_F4": "StandardSSD_LRS",
+	} {
+		if got := string(infra.OSDiskType(size)); got != want {
+			t.Errorf("%s: %s, want %s", size, got, want)
+		}
+	}
+	e := newEnv(t, "minimal", armsim.Options{})
+	for _, vm := range e.deploy(t) {
+		var got armcompute.VirtualMachine
+		if err := e.sim.Value(vm.ID, &got); err != nil {
+			t.Fatal(err)
+		}
+		if d := got.Properties.StorageProfile.OSDisk.ManagedDisk.StorageAccountType; d == nil || *d != armcompute.StorageAccountTypesStandardSSDLRS {
+			t.Errorf("%s (%s): OS disk %v", vm.Name, vm.Size, d)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func (s *Spec) Planned() []Planned {
 			Planned{"Microsoft.Network/publicIPAddresses", r.PublicIP, "Standard, static" + zoneText(vm.Zone)},
 			Planned{"Microsoft.Network/networkInterfaces", r.NIC, "in " + n.Subnet + ", with " + r.PublicIP + "; deleted with the VM"},
 			Planned{"Microsoft.Compute/virtualMachines", vm.Name, fmt.Sprintf("%s %s, %s, %s, image %s, admin %s (SSH key only), cloud-init installs WireGuard", vm.Role, vm.Size, zone, priority, s.Image, s.SSHUser)},
-			Planned{"Microsoft.Compute/disks", r.OSDisk, "OS disk, 64 GiB; deleted with the VM"},
+			Planned{"Microsoft.Compute/disks", r.OSDisk, "OS disk, 64 GiB " + string(OSDiskType(vm.Size)) + "; deleted with the VM"},
 		)
 	}
 	return out

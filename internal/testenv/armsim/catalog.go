@@ -40,6 +40,9 @@ type SKU struct {
 	Restricted bool
 	// NoSpot: not LowPriorityCapable.
 	NoSpot bool
+	// NoPremiumIO: its disks cannot be Premium SSD (PremiumIO False, as
+	// the A-series v2 and sizes without "s" in their name).
+	NoPremiumIO bool
 }
 
 // Image is one Marketplace image (publisher:offer:sku) and its versions.
@@ -64,7 +67,7 @@ const DefaultQuota = 100
 func DefaultCatalog() *Catalog {
 	zones := []string{"1", "2", "3"}
 	skus := []SKU{
-		{Name: "Standard_A4_v2", Family: "standardAv2Family", VCPUs: 4, Arch: "x64"},
+		{Name: "Standard_A4_v2", Family: "standardAv2Family", VCPUs: 4, Arch: "x64", NoPremiumIO: true},
 		{Name: "Standard_B2s", Family: "standardBSFamily", VCPUs: 2, Arch: "x64"},
 		{Name: "Standard_B2pls_v2", Family: "standardBplsv2Family", VCPUs: 2, Arch: "Arm64"},
 		{Name: "Standard_D2s_v5", Family: "standardDSv5Family", VCPUs: 2, Arch: "x64"},

@@ -127,6 +127,11 @@ func (s *Sim) checkVM(id string, vm armcompute.VirtualMachine, old *armcompute.V
 	if spot && k.NoSpot {
 		return &simError{http.StatusConflict, "SkuNotAvailable", fmt.Sprintf("The VM size '%s' cannot be used for Spot virtual machines.", size)}
 	}
+	if d := p.StorageProfile.OSDisk; k.NoPremiumIO && d != nil && d.ManagedDisk != nil && d.ManagedDisk.StorageAccountType != nil &&
+		strings.HasPrefix(string(*d.ManagedDisk.StorageAccountType), "Premium") {
+		return &simError{http.StatusBadRequest, "BadRequest", fmt.Sprintf("Requested operation cannot be performed because the VM size %s does not support the storage account type %s of disk '%s'. Consider updating the VM to a size that supports Premium storage.",
+			size, *d.ManagedDisk.StorageAccountType, deref(d.Name, ""))}
+	}
 	// Image: a Marketplace URN (version "latest" allowed at create) or an
 	// image resource id; its architecture must match the size's.
 	ref := p.StorageProfile.ImageReference
@@ -429,6 +434,7 @@ func skuModel(loc string, k SKU) *armcompute.ResourceSKU {
 		{Name: to.Ptr("vCPUs"), Value: to.Ptr(fmt.Sprint(k.VCPUs))},
 		{Name: to.Ptr("CpuArchitectureType"), Value: to.Ptr(k.Arch)},
 		{Name: to.Ptr("LowPriorityCapable"), Value: to.Ptr(fmt.Sprint(!k.NoSpot))},
+		{Name: to.Ptr("PremiumIO"), Value: to.Ptr(fmt.Sprint(!k.NoPremiumIO))},
 	}
 	m := &armcompute.ResourceSKU{Name: to.Ptr(k.Name), ResourceType: to.Ptr("virtualMachines"), Family: to.Ptr(k.Family),
 		Tier: to.Ptr("Standard"), Locations: []*string{to.Ptr(loc)}, Capabilities: caps,
