@@ -3,7 +3,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -33,19 +32,7 @@ func TestLiveDeployMinimal(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "k0rdent.yaml")
-	if _, _, code := run(t, "config", "init", "--template", "minimal", "-c", cfg); code != 0 {
-		t.Fatal("config init")
-	}
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = bytes.Replace(data, []byte("azure:\n"), []byte("azure:\n  subscription_id: "+sub+"\n"), 1)
-	data = bytes.Replace(data, []byte("location: eastus"), []byte("location: "+location), 1)
-	if err := os.WriteFile(cfg, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := minimalConfig(t, dir, sub, location)
 	flags := []string{"-c", cfg}
 	t.Cleanup(func() {
 		out, _, code := run(t, append([]string{"reset", "-y", "-o", "json"}, flags...)...)

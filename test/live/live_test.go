@@ -49,11 +49,10 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
-// The minimal template passes the online checks in the given location
-// (or names what would work there).
-func TestLivePreflight(t *testing.T) {
-	sub, location := env(t)
-	dir := t.TempDir()
+// minimalConfig writes the minimal template into dir for the subscription
+// and location, and returns its path.
+func minimalConfig(t *testing.T, dir, sub, location string) string {
+	t.Helper()
 	cfg := filepath.Join(dir, "k0rdent.yaml")
 	if _, _, code := run(t, "config", "init", "--template", "minimal", "-c", cfg); code != 0 {
 		t.Fatal("config init")
@@ -62,12 +61,19 @@ func TestLivePreflight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = append(data, []byte("\n# live\n")...)
 	data = bytes.Replace(data, []byte("azure:\n"), []byte("azure:\n  subscription_id: "+sub+"\n"), 1)
 	data = bytes.Replace(data, []byte("location: eastus"), []byte("location: "+location), 1)
 	if err := os.WriteFile(cfg, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// The minimal template passes the online checks in the given location
+// (or names what would work there).
+func TestLivePreflight(t *testing.T) {
+	sub, location := env(t)
+	cfg := minimalConfig(t, t.TempDir(), sub, location)
 	out, errOut, code := run(t, "config", "validate", "--online", "-c", cfg)
 	if code == 1 {
 		t.Fatalf("Azure could not be asked: %s", errOut)
