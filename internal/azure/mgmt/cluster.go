@@ -252,7 +252,7 @@ func (p *podNetPhase) ShouldRun(context.Context) (bool, string, error) {
 }
 func (p *podNetPhase) DryRun(context.Context) ([]string, error) {
 	return []string{fmt.Sprintf("wait until the %d nodes are Ready", len(p.e.vmNames())),
-		fmt.Sprintf("a %s pod serving HTTP on every node that takes pods, and a pod on each fetching from the next node's (namespace %s; the pods are removed after)", podnet.DefaultImage, podnet.Namespace)}, nil
+		fmt.Sprintf("a %s pod serving HTTP on every Ready node, and a pod on each fetching from the next node's (namespace %s; the pods are removed after)", podnet.DefaultImage, podnet.Namespace)}, nil
 }
 
 func (p *podNetPhase) Run(ctx context.Context, prog phase.Progress) error {

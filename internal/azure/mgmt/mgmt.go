@@ -249,9 +249,11 @@ func (p *networkPhase) ShouldRun(context.Context) (bool, string, error) {
 }
 func (p *networkPhase) DryRun(context.Context) ([]string, error) {
 	var out []string
-	for _, r := range p.e.spec("", nil).Planned()[:4] {
+	s := p.e.spec("", nil)
+	for _, r := range s.Planned()[:4] {
 		out = append(out, "create "+r.Type+" "+r.Name+" ("+r.Detail+")")
 	}
+	out = append(out, fmt.Sprintf("create the %d VMs' public IPs (static, Standard) while the security group and the virtual network are made", len(s.VMs)))
 	return out, nil
 }
 
@@ -312,7 +314,7 @@ func (p *vmsPhase) ShouldRun(context.Context) (bool, string, error) {
 }
 func (p *vmsPhase) DryRun(context.Context) ([]string, error) {
 	s := p.e.spec("", nil)
-	return []string{fmt.Sprintf("create %d VMs at the same time (public IP, NIC, VM, OS disk each), zones round robin; a VM that fails to provision is deleted and created again, up to 3 times", len(s.VMs))}, nil
+	return []string{fmt.Sprintf("create %d VMs at the same time (NIC, VM, OS disk each; a public IP too when the network phase did not make it), zones round robin; a VM that fails to provision is deleted and created again, up to 3 times", len(s.VMs))}, nil
 }
 
 func (p *vmsPhase) Run(ctx context.Context, prog phase.Progress) error {
