@@ -14,6 +14,7 @@ import (
 
 	"github.com/k0rdentctl/k0rdentctl/internal/azure"
 	"github.com/k0rdentctl/k0rdentctl/internal/azure/infra"
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/mgmt"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
@@ -34,6 +35,15 @@ type resetResult struct {
 	PrincipalDeleted string   `json:"principal_deleted,omitempty"`
 	ArchivedRecord   string   `json:"archived_record,omitempty"`
 	RemovedFiles     []string `json:"removed_files"`
+	// VPNDown is this machine's WireGuard interface, taken down; VPNLeftUp
+	// says why it could not be and what to run.
+	VPNDown   string `json:"vpn_down,omitempty"`
+	VPNLeftUp string `json:"vpn_left_up,omitempty"`
+}
+
+// vpnInterface is the interface wg-quick makes from a configuration file.
+func vpnInterface(conf string) string {
+	return strings.TrimSuffix(filepath.Base(conf), ".conf")
 }
 
 func newResetCommand(o *Options) *cobra.Command {
@@ -158,6 +168,20 @@ func (o *resetOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if sess != nil {
+		// This machine's side of the VPN goes before its file does
+		// (wg-quick down reads it).
+		e := &mgmt.Env{Config: cfg, BaseDir: filepath.Dir(o.ConfigPath), Session: sess, SecretsDir: files.SecretsDir(), Now: o.Now}
+		if a := sess.Snapshot().Management.Azure; a != nil && a.WireGuardConfig != "" {
+			was, err := e.VPNDown(ctx, o.progressFunc())
+			switch {
+			case err != nil:
+				res.VPNLeftUp = err.Error() + "; once reset, remove the interface with: sudo ip link delete " + vpnInterface(a.WireGuardConfig)
+			case was:
+				res.VPNDown = vpnInterface(a.WireGuardConfig)
+			}
+		}
+	}
 	matches, _ := filepath.Glob(filepath.Join(files.SecretsDir(), id+"-*"))
 	if sess != nil {
 		if a := sess.Snapshot().Management.Azure; a != nil && a.WireGuardConfig != "" {
@@ -195,6 +219,12 @@ func renderReset(w io.Writer, st ui.Style, r *resetResult) {
 	}
 	if r.PrincipalDeleted != "" {
 		fmt.Fprintf(w, "%s deleted service principal %s and its role assignment\n", st.Green(ui.MarkDone), r.PrincipalDeleted)
+	}
+	if r.VPNDown != "" {
+		fmt.Fprintf(w, "%s took this machine's WireGuard interface %s down\n", st.Green(ui.MarkDone), r.VPNDown)
+	}
+	if r.VPNLeftUp != "" {
+		fmt.Fprintf(w, "%s %s\n", st.Yellow("!"), r.VPNLeftUp)
 	}
 	if len(r.RemovedFiles) > 0 {
 		fmt.Fprintf(w, "%s removed %s\n", st.Green(ui.MarkDone), strings.Join(r.RemovedFiles, ", "))

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,13 +66,13 @@ func wgQuick(ns *netns.NS, bin, action, conf string) error {
 }
 
 // inNamespace runs k0rdentctl as a separate process inside ns, with
-// wireguard-tools on its PATH.
-func inNamespace(t *testing.T, ns *netns.NS, bin string, args ...string) result {
+// wireguard-tools on its PATH and env added to its environment.
+func inNamespace(t *testing.T, ns *netns.NS, bin string, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, os.Args[0]}, args...)...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "PATH="+bin+":"+os.Getenv("PATH"))
+	cmd.Env = append(append(os.Environ(), childEnv+"=1", "PATH="+bin+":"+os.Getenv("PATH")), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	_ = cmd.Run()
@@ -98,8 +99,10 @@ func vpnStatusOf(t *testing.T, r result) *mgmt.VPNStatus {
 // In the operator's namespace, k0rdentctl as its own process: vpn status
 // (down, nobody answers), vpn up (wg-quick up, every VM answers), vpn
 // status (a handshake and traffic with every VM, read by wg), vpn up again
-// (nothing to do), vpn down, vpn down again (nothing to do). vpn status
-// writes nothing; vpn lockdown is refused while the VMs do not answer.
+// (nothing to do), vpn down, vpn down again (nothing to do); then, the VPN
+// up again, reset takes the interface down and leaves Azure empty. vpn
+// status writes nothing; vpn lockdown is refused while the VMs do not
+// answer.
 func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 	bin, err := netns.WireGuardTools()
 	if err != nil {
@@ -168,7 +171,7 @@ func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = wgQuick(op, bin, "down", a.WireGuardConfig) })
 	vpn := func(args ...string) result {
-		return inNamespace(t, op, bin, append(append([]string{"vpn"}, args...), flags...)...)
+		return inNamespace(t, op, bin, nil, append(append([]string{"vpn"}, args...), flags...)...)
 	}
 
 	before := treeOf(t, dir)
@@ -220,6 +223,32 @@ func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 		if st.Up || p.Reachable {
 			t.Errorf("after vpn down: up %v, %+v", st.Up, p)
 		}
+	}
+
+	// reset with the VPN up takes this machine's interface down before
+	// removing its file (Azure being the simulation, served over HTTP to
+	// the separate process).
+	if r := vpn("up"); r.code != 0 {
+		t.Fatalf("vpn up again: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	// The simulation listens inside the operator's namespace, where the
+	// process runs.
+	srv := httptest.NewUnstartedServer(sim.Handler())
+	_ = srv.Listener.Close()
+	if err := op.Do(func() (err error) { srv.Listener, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	r := inNamespace(t, op, bin, []string{armsimEnv + "=" + srv.URL}, append([]string{"reset", "-y"}, flags...)...)
+	if r.code != 0 || !strings.Contains(r.out, "took this machine's WireGuard interface "+st.Interface+" down") {
+		t.Fatalf("reset with the VPN up: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if err := op.IP("link", "show", st.Interface); err == nil {
+		t.Errorf("interface %s is still there after reset", st.Interface)
+	}
+	if left := sim.Resources(); len(left) != 0 {
+		t.Errorf("left in Azure after reset: %d resources", len(left))
 	}
 }
 
