@@ -282,6 +282,24 @@ func TestVPNConfig(t *testing.T) {
 	if r := run(t, append([]string{"vpn", "config", "--show"}, flags...)...); r.code != 0 || r.out != string(want) {
 		t.Errorf("vpn config --show: exit %d\n%s", r.code, r.out)
 	}
+	// A key the VMs were given is gone: vpn status says so and makes no new
+	// one (it would not match the VM's).
+	hub, _ := filepath.Glob(filepath.Join(dir, "state", "secrets", "*-wg-hub.key"))
+	if len(hub) != 1 {
+		t.Fatalf("hub key %v", hub)
+	}
+	if err := os.Rename(hub[0], hub[0]+".bak"); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, append([]string{"vpn", "status"}, flags...)...); r.code != ExitFailed || !strings.Contains(r.err, hub[0]+" is missing") {
+		t.Errorf("vpn status without the hub key: exit %d\n%s", r.code, r.err)
+	}
+	if _, err := os.Stat(hub[0]); !os.IsNotExist(err) {
+		t.Errorf("vpn status made a new key: %v", err)
+	}
+	if err := os.Rename(hub[0]+".bak", hub[0]); err != nil {
+		t.Fatal(err)
+	}
 	// Without wg-quick (not on PATH) vpn up says what to run.
 	t.Setenv("PATH", t.TempDir())
 	if r := run(t, append([]string{"vpn", "up"}, flags...)...); r.code != ExitFailed || !strings.Contains(r.err, "sudo wg-quick up "+a.WireGuardConfig) {

@@ -143,6 +143,11 @@ func (e *Env) material() (*prepare.Material, error) {
 	return prepare.Prepare(e.Config, e.BaseDir, e.id(), e.SecretsDir, e.vmNames())
 }
 
+// existingMaterial is the material of VMs that exist: nothing is made.
+func (e *Env) existingMaterial() (*prepare.Material, error) {
+	return prepare.Load(e.Config, e.BaseDir, e.id(), e.SecretsDir, e.vmNames())
+}
+
 func (e *Env) infra(prog phase.Progress) (*infra.Infra, error) {
 	c, err := infra.NewClients(e.Azure)
 	if err != nil {
@@ -383,8 +388,8 @@ func (p *vpnConfigPhase) DryRun(context.Context) ([]string, error) {
 
 // Path is where the operator's configuration goes: secrets/<interface>.conf
 // (wg-quick names the interface after the file).
-func (e *Env) vpnPath(m *prepare.Material) string {
-	return filepath.Join(e.SecretsDir, m.OperatorInterface()+".conf")
+func (e *Env) vpnPath() string {
+	return filepath.Join(e.SecretsDir, prepare.OperatorInterface(e.id())+".conf")
 }
 
 func (p *vpnConfigPhase) Run(ctx context.Context, prog phase.Progress) error {
@@ -417,7 +422,7 @@ func (p *vpnConfigPhase) Verify(context.Context) (bool, string, error) {
 	if err != nil {
 		return false, err.Error(), nil
 	}
-	got, err := os.ReadFile(p.e.vpnPath(m))
+	got, err := os.ReadFile(p.e.vpnPath())
 	if err != nil || string(got) != want {
 		return false, "the WireGuard configuration is missing or out of date", nil
 	}

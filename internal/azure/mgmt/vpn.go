@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/azure/infra"
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/prepare"
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 )
@@ -30,7 +31,7 @@ func (e *Env) VPNConfig(ctx context.Context) (string, error) {
 	if a := e.recorded(); a == nil || len(a.VMs) == 0 {
 		return "", errors.New("no VM is recorded for this deployment: the VPN has no peers yet; run k0rdentctl deploy --experimental-azure")
 	}
-	m, err := e.material()
+	m, err := e.existingMaterial()
 	if err != nil {
 		return "", err
 	}
@@ -38,7 +39,7 @@ func (e *Env) VPNConfig(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := e.vpnPath(m)
+	path := e.vpnPath()
 	if err := state.WriteFileAtomic(ctx, path, []byte(conf)); err != nil {
 		return "", err
 	}
@@ -75,19 +76,14 @@ func wgQuick() (string, string) {
 
 // vpnFiles are the wg-quick file and the interface it makes.
 func (e *Env) vpnFiles() (conf, iface string, err error) {
-	m, err := e.material()
-	if err != nil {
-		return "", "", err
-	}
+	conf = e.vpnPath()
 	if a := e.recorded(); a != nil && a.WireGuardConfig != "" {
 		conf = a.WireGuardConfig
-	} else {
-		conf = e.vpnPath(m)
 	}
 	if _, err := os.Stat(conf); err != nil {
 		return "", "", fmt.Errorf("no WireGuard configuration at %s: write it with k0rdentctl vpn config", conf)
 	}
-	return conf, m.OperatorInterface(), nil
+	return conf, prepare.OperatorInterface(e.id()), nil
 }
 
 // interfaceUp reports whether this machine has the interface.
@@ -130,12 +126,12 @@ func (e *Env) VPNUp(ctx context.Context, say func(string)) error {
 // VPNDown takes the operator's interface down with wg-quick (or says the
 // command to run); it reports whether the interface was up.
 func (e *Env) VPNDown(ctx context.Context, say func(string)) (bool, error) {
+	if !interfaceUp(prepare.OperatorInterface(e.id())) {
+		return false, nil
+	}
 	conf, iface, err := e.vpnFiles()
 	if err != nil {
-		return false, err
-	}
-	if !interfaceUp(iface) {
-		return false, nil
+		return true, err
 	}
 	bin, why := wgQuick()
 	if bin == "" {
@@ -185,13 +181,13 @@ func (e *Env) VPNStatus(ctx context.Context) (*VPNStatus, error) {
 	if a == nil || len(a.VMs) == 0 {
 		return nil, errors.New("no VM is recorded for this deployment: there is no VPN yet; run k0rdentctl deploy --experimental-azure")
 	}
-	m, err := e.material()
+	m, err := e.existingMaterial()
 	if err != nil {
 		return nil, err
 	}
 	st := &VPNStatus{DeploymentID: e.id(), Interface: m.OperatorInterface(), Config: a.WireGuardConfig, PublicSSH: !a.SSHLockedDown}
 	if st.Config == "" {
-		st.Config = e.vpnPath(m)
+		st.Config = e.vpnPath()
 	}
 	st.Up = interfaceUp(st.Interface)
 	byKey := map[string]wgPeer{}

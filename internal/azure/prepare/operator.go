@@ -8,8 +8,11 @@ import (
 // OperatorInterface is the name of the operator's WireGuard interface (and
 // of its wg-quick file): wgk0 and the deployment id's suffix, within the
 // 15 characters Linux allows.
-func (m *Material) OperatorInterface() string {
-	name := "wgk0" + strings.TrimPrefix(m.DeploymentID, "k0rdent-")
+func (m *Material) OperatorInterface() string { return OperatorInterface(m.DeploymentID) }
+
+// OperatorInterface is the operator's WireGuard interface of a deployment.
+func OperatorInterface(deploymentID string) string {
+	name := "wgk0" + strings.TrimPrefix(deploymentID, "k0rdent-")
 	if len(name) > 15 {
 		name = name[:15]
 	}

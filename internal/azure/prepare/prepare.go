@@ -3,6 +3,7 @@ package prepare
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -131,6 +132,25 @@ func Prepare(cfg *config.Config, baseDir, deploymentID, secretsDir string, vms [
 		m.Nodes = append(m.Nodes, n)
 	}
 	return m, nil
+}
+
+// Load is Prepare for material that must exist already (the VPN of a
+// deployment whose VMs have their keys): a missing key is an error naming
+// it, never made again.
+func Load(cfg *config.Config, baseDir, deploymentID, secretsDir string, vms []string) (*Material, error) {
+	paths := []string{WireGuardKeyPath(secretsDir, deploymentID, "hub")}
+	if userKeyPath(cfg, baseDir) == "" {
+		paths = append(paths, SSHKeyPath(secretsDir, deploymentID))
+	}
+	for _, name := range vms {
+		paths = append(paths, WireGuardKeyPath(secretsDir, deploymentID, name), HostKeyPath(secretsDir, deploymentID, name))
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("the deployment's key %s is missing (%w): the VMs were given keys that are gone from this machine; restore the state folder's secrets/ from a backup, or reset and deploy again", p, err)
+		}
+	}
+	return Prepare(cfg, baseDir, deploymentID, secretsDir, vms)
 }
 
 // userKeyPath is the private key the configuration names, "" for none.
