@@ -352,6 +352,21 @@ func waitUntil(ctx context.Context, f func() bool) error {
 	return nil
 }
 
+// kofReady makes c's cluster ready for KOF as the tests need it: a
+// default StorageClass, the stand-ins for KOF's operator and services, and
+// a serving webhook for the mothership.
+func kofReady(t *testing.T, c client.Client) *vmWebhook {
+	t.Helper()
+	defaultStorageClass(t, c)
+	startKOFStandIn(t, c)
+	op := standin.NewLoop(&standin.KOFOperator{Client: c}, &standin.KOFServices{Management: c})
+	stop := op.Start(t.Context())
+	t.Cleanup(func() { _ = stop() })
+	hook := newVMWebhook(t)
+	hook.serving.Store(true)
+	return hook
+}
+
 // TestKOFRegionalAndK0rdentRegionsStandApart: with two k0rdent regions,
 // KOF installed, the KOF regional cluster placed in regional-useast (its
 // Credential the region's, labelled as an Istio mesh member with a
@@ -365,13 +380,7 @@ func TestKOFRegionalAndK0rdentRegionsStandApart(t *testing.T) {
 	w := newRegionalWorld(t, 2, false)
 	opsTwoRegions(t, w)
 	c, ctx := w.mgmt.Client, t.Context()
-	defaultStorageClass(t, c)
-	startKOFStandIn(t, c)
-	op := standin.NewLoop(&standin.KOFOperator{Client: c}, &standin.KOFServices{Management: c})
-	stop := op.Start(ctx)
-	t.Cleanup(func() { _ = stop() })
-	hook := newVMWebhook(t)
-	hook.serving.Store(true)
+	hook := kofReady(t, c)
 	charts, err := filepath.Abs(filepath.Join("testdata", "kof-charts"))
 	rgMust(t, err)
 	raw, err := os.ReadFile(w.cfgPath)
@@ -497,13 +506,7 @@ func TestRegionalWithKOFExample(t *testing.T) {
 	w := regionalWorldOn(t, <-clusters, regionals)
 	w.startStandIns(moduleVersion)
 	c, ctx := w.mgmt.Client, t.Context()
-	defaultStorageClass(t, c)
-	startKOFStandIn(t, c)
-	op := standin.NewLoop(&standin.KOFOperator{Client: c}, &standin.KOFServices{Management: c})
-	stop := op.Start(ctx)
-	t.Cleanup(func() { _ = stop() })
-	hook := newVMWebhook(t)
-	hook.serving.Store(true)
+	hook := kofReady(t, c)
 
 	data, err := config.TemplateContent("regional-with-kof")
 	rgMust(t, err)
