@@ -8,7 +8,6 @@ import (
 
 	"github.com/k0rdentctl/k0rdentctl/internal/azure"
 	"github.com/k0rdentctl/k0rdentctl/internal/azure/diskcsi"
-	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/credentials"
 	"github.com/k0rdentctl/k0rdentctl/internal/helmrelease"
 	"github.com/k0rdentctl/k0rdentctl/internal/phase"
@@ -71,10 +70,7 @@ func (p *diskCSIPhase) Run(ctx context.Context, prog phase.Progress) error {
 		return err
 	}
 	c := p.env.Config.Software.AzureDiskCSI
-	charts := c.Charts
-	if charts != "" && !filepath.IsAbs(charts) && !helmrelease.IsRemote(charts) {
-		charts = config.ResolvePath(charts, filepath.Dir(p.env.ConfigPath))
-	}
+	charts := helmrelease.ResolveRepo(c.Charts, filepath.Dir(p.env.ConfigPath))
 	_, err = (&diskcsi.Install{Kube: kc, Secret: secret, DiskSKU: c.DiskSKU, Tags: map[string]string{azure.TagDeployment: p.env.Session.ID()},
 		Chart:    helmrelease.Source{Repo: charts, Name: diskcsi.Release, Version: c.Version, Field: "software.azure_disk_csi.charts", VersionField: "software.azure_disk_csi.version"},
 		Progress: func(s string) { prog.Printf("%s", s) }}).Run(ctx)

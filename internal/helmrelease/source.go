@@ -15,6 +15,8 @@ import (
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/k0rdentctl/k0rdentctl/internal/config"
 )
 
 // Source is where a chart comes from: Repo is an oci:// repository (the
@@ -38,6 +40,15 @@ func isHTTP(r string) bool {
 
 // IsRemote: r is an oci:// or http(s):// repository, not a local folder.
 func IsRemote(r string) bool { return registry.IsOCI(r) || isHTTP(r) }
+
+// ResolveRepo is a chart source setting as Source takes it: a repository
+// as written, a local folder relative to the configuration's folder.
+func ResolveRepo(r, baseDir string) string {
+	if IsRemote(r) {
+		return r
+	}
+	return config.ResolvePath(r, baseDir)
+}
 
 // Ref is where the chart is taken from.
 func (s Source) Ref() string {

@@ -2,7 +2,6 @@ package kof
 
 import (
 	"maps"
-	"path/filepath"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/helmrelease"
@@ -29,12 +28,12 @@ func Steps(cfg *config.Config, baseDir, storageClass string) []Step {
 	k := cfg.KOF
 	ns := k.Mothership.Namespace
 	src := func(name string) Source {
-		return Source{Repo: repo(k.Charts, baseDir), Name: name, Version: k.Version, Field: "kof.charts", VersionField: "kof.version"}
+		return Source{Repo: helmrelease.ResolveRepo(k.Charts, baseDir), Name: name, Version: k.Version, Field: "kof.charts", VersionField: "kof.version"}
 	}
 	var out []Step
 	if k.Istio.IsEnabled() {
 		isrc := func(name string) Source {
-			return Source{Repo: repo(k.Istio.Charts, baseDir), Name: name, Version: k.Istio.Version, Field: "kof.istio.charts", VersionField: "kof.istio.version"}
+			return Source{Repo: helmrelease.ResolveRepo(k.Istio.Charts, baseDir), Name: name, Version: k.Istio.Version, Field: "kof.istio.charts", VersionField: "kof.istio.version"}
 		}
 		out = append(out,
 			Step{Release: ReleaseIstioBase, Namespace: k.Istio.Namespace, Source: isrc(ReleaseIstioBase), Values: map[string]any{
@@ -71,15 +70,6 @@ func Steps(cfg *config.Config, baseDir, storageClass string) []Step {
 		Step{Release: ReleaseChild, Namespace: ns, Source: src(ReleaseChild), Values: maps.Clone(mcs)},
 	)
 	return out
-}
-
-// repo is a local folder relative to the configuration's, or an oci://
-// reference as it is.
-func repo(r, baseDir string) string {
-	if r == "" || filepath.IsAbs(r) || helmrelease.IsRemote(r) {
-		return r
-	}
-	return config.ResolvePath(r, baseDir)
 }
 
 // merge returns base with over merged into it, maps merged key by key,
