@@ -27,13 +27,23 @@ func readSecret(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// writeSecret writes a new private key file, 0600, never over another.
+// writeSecret writes a new private key file, 0600, never over another,
+// and whole or not at all: the key goes to a temporary file beside it,
+// which is then linked to its name (a process killed half-way leaves no
+// half-written key, which would stop every later run).
 func writeSecret(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
@@ -44,7 +54,10 @@ func writeSecret(path string, data []byte) error {
 		_ = f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp, path)
 }
 
 // SSHKey is an ed25519 key pair in OpenSSH form.
