@@ -18,6 +18,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
 // armsimEnv makes a child process (see TestMain) reach Azure at the
@@ -69,16 +70,21 @@ func (k *killer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	<-k.exited
 }
 
-// deployOnSim runs deploy --experimental-azure as a child process against
-// the simulation served by k, and returns its exit code and output.
+// deployOnSim runs deploy as a child process against the simulation
+// served by k, with the k0sctl stand-in as the only program on its PATH,
+// and returns its exit code and output.
 func deployOnSim(t *testing.T, k *killer, url string, flags []string) (int, string) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, append([]string{"deploy", "--experimental-azure"}, flags...)...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", armsimEnv+"="+url, "PATH="+t.TempDir())
+	cmd := exec.Command(exe, append([]string{"deploy"}, flags...)...)
+	k0sctl, err := standin.K0sctlOnPath(t.TempDir(), standin.K0sctlWorld{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(append(os.Environ(), childEnv+"=1", armsimEnv+"="+url), k0sctl...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	exited := make(chan struct{})

@@ -17,6 +17,9 @@ import (
 type Hooks struct {
 	// Azure returns the access to use instead of Azure's.
 	Azure func(cfg *config.Config) (*AzureAccess, error)
+	// SSHAddress is where deploy reaches a VM's SSH server given its
+	// WireGuard address; nil: that address, port 22.
+	SSHAddress func(wireGuardIP string) string
 }
 
 // AzureAccess is how commands reach Azure: ARM through Session, Microsoft

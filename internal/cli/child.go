@@ -234,17 +234,7 @@ func parseSets(sets []string) (map[string]any, error) {
 		if err := yaml.Unmarshal([]byte(raw), &v); err != nil {
 			return nil, fmt.Errorf("--set %s: the value is not YAML: %w", path, err)
 		}
-		m := out
-		keys := strings.Split(path, ".")
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[keys[len(keys)-1]] = v
+		config.SetIn(out, path, v)
 	}
 	return out, nil
 }

@@ -72,7 +72,7 @@ func TestInitValidatePlanProduction(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("plan: code %d\n%s%s", r.code, r.out, r.err)
 	}
-	for _, want := range []string{"preflight", "Nothing was contacted or changed"} {
+	for _, want := range []string{"azure-preflight", "k0s-install", "Nothing was contacted or changed"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, r.out)
 		}
@@ -88,7 +88,7 @@ func TestInitValidatePlanProduction(t *testing.T) {
 			Actions []string `json:"actions"`
 		} `json:"phases"`
 	}
-	if err := json.Unmarshal([]byte(r.out), &pv); err != nil || len(pv.Phases) == 0 || pv.Phases[0].Name != "preflight" || len(pv.Phases[0].Actions) == 0 {
+	if err := json.Unmarshal([]byte(r.out), &pv); err != nil || len(pv.Phases) == 0 || pv.Phases[0].Name != "azure-preflight" || len(pv.Phases[0].Actions) == 0 {
 		t.Fatalf("plan -o json: %v\n%s", err, r.out)
 	}
 }

@@ -26,8 +26,6 @@ type deployOptions struct {
 	WithRegional bool
 	WithChildren bool
 	WithKOF      bool
-	// ExperimentalAzure builds the management cluster on Azure VMs.
-	ExperimentalAzure bool
 }
 
 func newDeployCommand(o *Options) *cobra.Command {
@@ -52,7 +50,7 @@ step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 	cmd.Flags().IntVar(&d.Parallel, "parallel", 4, "how many independent phases run at the same time (1 or more)")
 	cmd.Flags().BoolVar(&d.Force, "force", false, "let guarded steps go on: a downgrade of k0rdent")
 	cmd.Flags().BoolVar(&d.WithRegional, "with-regional", false, "also deploy the k0rdent regional clusters (software.k0rdent.regional), after k0rdent is ready")
-	cmd.Flags().BoolVar(&d.ExperimentalAzure, "experimental-azure", false, "with management.mode azure, build the management cluster on Azure VMs (network, VMs, WireGuard, k0s): experimental, see the README")
+	retiredExperimentalAzure(o, cmd)
 	cmd.Flags().BoolVar(&d.WithKOF, "with-kof", false, "also install KOF on the management cluster (the kof section), after k0rdent is ready")
 	cmd.Flags().BoolVar(&d.WithChildren, "with-children", false, "also create the child clusters (child_clusters), after the Credential and, for a child in a region, that region")
 	return cmd
@@ -72,8 +70,8 @@ func (d *deployOptions) run(ctx context.Context) error {
 	env := deploy.NewEnv(d.ConfigPath, cfg, raw, d.Kubeconfig, d.StateDir)
 	env.Force = d.Force
 	env.Entra = func(id string) (*credentials.Entra, error) { return d.entra(cfg, id) }
-	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren, WithKOF: d.WithKOF, ExperimentalAzure: d.ExperimentalAzure}
-	azureMode := d.ExperimentalAzure && !cfg.ExistingManagement() && d.Kubeconfig == ""
+	opts := deploy.Options{WithRegional: d.WithRegional, WithChildren: d.WithChildren, WithKOF: d.WithKOF}
+	azureMode := env.BuildsManagement()
 	missing := deploy.Check(env, opts)
 	if blocking := deploy.Blocking(missing); len(blocking) > 0 {
 		return usageError(notActedOnError(blocking))
@@ -101,7 +99,7 @@ func (d *deployOptions) run(ctx context.Context) error {
 			return err
 		}
 		env.Azure = &mgmt.Env{Config: cfg, BaseDir: filepath.Dir(d.ConfigPath), Session: sess, Azure: access.Session,
-			SecretsDir: files.SecretsDir(), Now: d.Now}
+			SecretsDir: files.SecretsDir(), Now: d.Now, SSHAddress: d.Hooks.SSHAddress}
 	}
 	// The phases are built on the open record, so that every phase (the
 	// regional ones included) records what it does.
@@ -119,9 +117,6 @@ func (d *deployOptions) run(ctx context.Context) error {
 	}
 	if d.WithKOF {
 		args = append(args, "--with-kof")
-	}
-	if d.ExperimentalAzure {
-		args = append(args, "--experimental-azure")
 	}
 	resume := resumeCommand(d.Options, args...)
 	if err := sess.Update(ctx, func(r *state.Record) error {
@@ -148,6 +143,20 @@ func (d *deployOptions) run(ctx context.Context) error {
 		}
 	})
 	return errors.Join(err, werr)
+}
+
+// retiredExperimentalAzure keeps --experimental-azure working (hidden, a
+// deprecation notice) for scripts written when mode azure needed it: the
+// management cluster on Azure VMs is now what mode azure does.
+// The notice goes to standard error, so that -o json stays JSON.
+func retiredExperimentalAzure(o *Options, cmd *cobra.Command) {
+	cmd.Flags().Bool("experimental-azure", false, "no effect: management.mode azure is built without it")
+	_ = cmd.Flags().MarkHidden("experimental-azure")
+	cmd.PreRun = func(c *cobra.Command, _ []string) {
+		if c.Flags().Changed("experimental-azure") {
+			fmt.Fprintln(o.IO.ErrOut, "Note: --experimental-azure is no longer needed (management.mode azure builds the management cluster without it); leave it out")
+		}
+	}
 }
 
 // describeNotActedOn words one entry of deploy.Check for a terminal.

@@ -11,26 +11,31 @@ import (
 
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
-// deploy refuses management.mode azure without --experimental-azure (exit
-// 2, nothing made); with it, the Azure phases run against the simulation
-// (network, two VMs, this machine's WireGuard configuration), and the run
-// stops at the VPN, which no test can bring up, saying the exact command
-// (exit 1). Run again, it creates nothing in Azure and stops at the same
-// place: what was made is recorded and verified.
-func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
+// deploy of management.mode azure without k0sctl on this machine stops in
+// the Azure preflight, saying so, with nothing created. With it, the Azure
+// phases run against the simulation (network, two VMs, this machine's
+// WireGuard configuration), and the run stops at the VPN, which no test
+// can bring up in this namespace, saying the exact command (exit 1). Run
+// again (with the retired --experimental-azure, still accepted), it
+// creates nothing in Azure and stops at the same place: what was made is
+// recorded and verified.
+func TestDeployAzureStopsAtTheVPN(t *testing.T) {
 	dir, flags := workdir(t, "minimal")
 	sim := armsim.New(armsim.Options{})
-	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitUsage || !strings.Contains(r.err, "--experimental-azure") {
-		t.Fatalf("deploy of mode azure without the flag: exit %d, want 2 naming --experimental-azure\n%s", r.code, r.err)
+	t.Setenv("PATH", t.TempDir())
+	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitFailed || !strings.Contains(r.out+r.err, "k0sctl is not on this machine's PATH") {
+		t.Fatalf("deploy of mode azure without k0sctl: exit %d, want 1 naming k0sctl\n%s%s", r.code, r.out, r.err)
 	}
 	if len(sim.Resources()) != 0 {
-		t.Fatal("a refused deploy made resources")
+		t.Fatal("a deploy stopped in preflight made resources")
 	}
-	r := runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...)
+	withK0sctl(t, standin.K0sctlWorld{})
+	r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...)
 	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up "+filepath.Join(dir, "state", "secrets")) {
-		t.Fatalf("deploy --experimental-azure: exit %d, want 1 stopping at the VPN with the command to run\n%s\n%s", r.code, r.out, r.err)
+		t.Fatalf("deploy: exit %d, want 1 stopping at the VPN with the command to run\n%s\n%s", r.code, r.out, r.err)
 	}
 	rec := readRecord(t, dir)
 	a := rec.Management.Azure
@@ -56,8 +61,8 @@ func TestDeployExperimentalAzureStopsAtTheVPN(t *testing.T) {
 
 	sim.ResetLog()
 	r = runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...)
-	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up") {
-		t.Fatalf("second deploy: exit %d", r.code)
+	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up") || !strings.Contains(r.err, "--experimental-azure is no longer needed") {
+		t.Fatalf("second deploy: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	for _, c := range sim.Log() {
 		if c.Method != http.MethodGet {

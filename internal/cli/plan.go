@@ -48,9 +48,6 @@ type planOptions struct {
 	WithRegional bool
 	WithChildren bool
 	WithKOF      bool
-	// ExperimentalAzure includes the phases that build the management
-	// cluster on Azure VMs.
-	ExperimentalAzure bool
 }
 
 func newPlanCommand(o *Options) *cobra.Command {
@@ -71,7 +68,7 @@ did is no longer in place.`,
 	cmd.Flags().BoolVar(&po.WithRegional, "with-regional", false, "include the k0rdent regional clusters, as deploy --with-regional does")
 	cmd.Flags().BoolVar(&po.WithChildren, "with-children", false, "include the child clusters, as deploy --with-children does")
 	cmd.Flags().BoolVar(&po.WithKOF, "with-kof", false, "include the KOF install, as deploy --with-kof does")
-	cmd.Flags().BoolVar(&po.ExperimentalAzure, "experimental-azure", false, "include the phases that build the management cluster on Azure VMs, as deploy --experimental-azure does")
+	retiredExperimentalAzure(o, cmd)
 	return cmd
 }
 
@@ -81,7 +78,7 @@ func (o *planOptions) run(ctx context.Context) error {
 		return err
 	}
 	env := deploy.NewEnv(o.ConfigPath, cfg, raw, o.Kubeconfig, o.StateDir)
-	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional, WithChildren: o.WithChildren, WithKOF: o.WithKOF, ExperimentalAzure: o.ExperimentalAzure})
+	phases, missing, err := deploy.Phases(env, deploy.Options{WithRegional: o.WithRegional, WithChildren: o.WithChildren, WithKOF: o.WithKOF})
 	if err != nil {
 		return usageError(err)
 	}
@@ -188,7 +185,7 @@ func renderPlan(w io.Writer, st ui.Style, path string, v planView) {
 		}
 	}
 	if len(v.AzureResources) > 0 {
-		fmt.Fprintf(w, "\n%s\n", st.Bold(fmt.Sprintf("Azure resources of the management cluster (%d), which deploy --experimental-azure creates:", len(v.AzureResources))))
+		fmt.Fprintf(w, "\n%s\n", st.Bold(fmt.Sprintf("Azure resources of the management cluster (%d), which deploy creates:", len(v.AzureResources))))
 		for _, r := range v.AzureResources {
 			fmt.Fprintf(w, "  %-44s %s\n      %s\n", r.Type, st.Bold(r.Name), r.Detail)
 		}

@@ -47,11 +47,11 @@ func TestPlanListsTheAzureResources(t *testing.T) {
 	}
 }
 
-// plan --experimental-azure lists the management cluster's phases in
+// plan lists the management cluster's phases in
 // order, the pod-network check after k0s and before k0rdent's preflight.
-func TestPlanExperimentalAzurePhases(t *testing.T) {
+func TestPlanAzurePhases(t *testing.T) {
 	_, flags := workdir(t, "small")
-	r := run(t, append([]string{"plan", "--experimental-azure", "-o", "json"}, flags...)...)
+	r := run(t, append([]string{"plan", "-o", "json"}, flags...)...)
 	var v planView
 	if err := json.Unmarshal([]byte(r.out), &v); err != nil {
 		t.Fatalf("plan -o json: %v\n%s", err, r.out)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
 // childEnv makes the test binary run k0rdentctl itself (cli.Main) with its
@@ -30,6 +31,9 @@ const childEnv = "K0RDENTCTL_CLI_TEST_CHILD"
 const childDeadline = 60 * time.Second
 
 func TestMain(m *testing.M) {
+	if standin.IsK0sctl() {
+		os.Exit(standin.RunK0sctl(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	if os.Getenv(childEnv) == "1" {
 		if url := os.Getenv(armsimEnv); url != "" {
 			os.Exit(mainOnSim(url))
@@ -37,6 +41,20 @@ func TestMain(m *testing.M) {
 		os.Exit(Main(os.Args[1:], BuildInfo{Version: "test-child"}))
 	}
 	os.Exit(m.Run())
+}
+
+// withK0sctl makes the k0sctl stand-in, acting on world, the only program
+// on the PATH (for this test and the processes it starts).
+func withK0sctl(t *testing.T, world standin.K0sctlWorld) {
+	t.Helper()
+	env, err := standin.K0sctlOnPath(t.TempDir(), world)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
 
 // silentCluster is an address that accepts connections and never answers:

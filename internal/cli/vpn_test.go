@@ -23,6 +23,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/netns"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/sshvm"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
 // vmCloudInit is the cloud-init a VM was created with in the simulation:
@@ -110,7 +111,10 @@ func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 	}
 	dir, flags := workdir(t, "minimal")
 	sim := armsim.New(armsim.Options{})
-	if r := runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...); r.code != ExitFailed || !strings.Contains(r.out+r.err, "wg-quick up") {
+	hostPath := os.Getenv("PATH")
+	withK0sctl(t, standin.K0sctlWorld{})
+	t.Setenv("PATH", os.Getenv("PATH")+":"+hostPath) // ip, for wg-quick
+	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitFailed || !strings.Contains(r.out+r.err, "wg-quick up") {
 		t.Fatalf("deploy: exit %d, want 1 at the VPN\n%s%s", r.code, r.out, r.err)
 	}
 	a := readRecord(t, dir).Management.Azure
@@ -257,7 +261,8 @@ func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 func TestVPNConfig(t *testing.T) {
 	dir, flags := workdir(t, "minimal")
 	sim := armsim.New(armsim.Options{})
-	if r := runOnSim(t, sim, append([]string{"deploy", "--experimental-azure"}, flags...)...); r.code != ExitFailed {
+	withK0sctl(t, standin.K0sctlWorld{})
+	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitFailed {
 		t.Fatalf("deploy: exit %d\n%s", r.code, r.err)
 	}
 	a := readRecord(t, dir).Management.Azure

@@ -61,19 +61,20 @@ func TemplateContent(name string) ([]byte, error) {
 	return nil, fmt.Errorf("%s (valid names: %s)", msg, strings.Join(names, ", "))
 }
 
-// NotBuiltNote is the first line after SchemaComment of every template whose
-// management.mode this build cannot deploy yet; TemplateNote says the same
-// to config init.
-const NotBuiltNote = "# NOT DEPLOYABLE AS IT IS BY THIS BUILD: management.mode azure (Azure VMs, WireGuard, k0s) is experimental; deploy refuses it unless --experimental-azure is given or --kubeconfig names a cluster you have (or start from --template existing)."
+// AzureNote is the first line after SchemaComment of every template whose
+// management.mode is azure: what deploy builds and what this machine needs
+// for it. TemplateNote says the same to config init.
+const AzureNote = "# management.mode azure: deploy builds the management cluster on Azure VMs (WireGuard, k0s). This machine needs an Azure identity (az login, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET), k0sctl 0.28+ and wireguard-tools; see the README."
 
-// TemplateNote is what config init says about template name: why deploy
-// would refuse it, or "" when this build deploys it.
+// TemplateNote is what config init says about template name: what this
+// machine needs to deploy it (mode azure), or "" when it needs nothing
+// beyond a cluster.
 func TemplateNote(name string) string {
 	b, err := TemplateContent(name)
-	if err != nil || !strings.Contains(string(b), NotBuiltNote) {
+	if err != nil || !strings.Contains(string(b), AzureNote) {
 		return ""
 	}
-	return "this template builds the management cluster on Azure VMs (management.mode azure), which this build cannot do yet: deploy refuses it unless --kubeconfig names a cluster you already have. For such a cluster, start from: k0rdentctl config init --template existing"
+	return "this template builds the management cluster on Azure VMs (management.mode azure): deploy needs an Azure identity (az login, or AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), k0sctl 0.28 or newer and wireguard-tools on this machine. With a cluster you already have, start from: k0rdentctl config init --template existing"
 }
 
 // ParseTemplate parses a configuration template (see Parse): the

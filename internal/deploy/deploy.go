@@ -41,8 +41,8 @@ type Env struct {
 	Force bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Azure makes the management cluster on Azure VMs (mode azure with
-	// --experimental-azure); nil otherwise.
+	// Azure makes the management cluster on Azure VMs (mode azure
+	// without --kubeconfig); nil otherwise.
 	Azure *mgmt.Env
 	// Entra manages the service principal the deployment creates
 	// (software.k0rdent.credential.create_principal); nil: not available.
@@ -96,6 +96,13 @@ func (e *Env) ManagementKubeconfig() string {
 	default:
 		return state.KubeconfigPath(e.StateDir, e.Config.Metadata.Name)
 	}
+}
+
+// BuildsManagement reports whether the run builds the management cluster
+// (management.mode azure, no --kubeconfig): Azure VMs, WireGuard and k0s
+// before k0rdent.
+func (e *Env) BuildsManagement() bool {
+	return !e.Config.ExistingManagement() && e.KubeconfigOverride == ""
 }
 
 // CheckKubeconfig says, before anything is touched, whether the management

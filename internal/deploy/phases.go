@@ -35,9 +35,6 @@ type Options struct {
 	WithChildren bool
 	// WithKOF adds the KOF install on the management cluster (--with-kof).
 	WithKOF bool
-	// ExperimentalAzure builds the management cluster on Azure VMs (mode
-	// azure, --experimental-azure).
-	ExperimentalAzure bool
 }
 
 // Check lists every configured part that a run with these options will not
@@ -47,16 +44,6 @@ type Options struct {
 func Check(env *Env, opts Options) []Unavailable {
 	cfg := env.Config
 	missing := []Unavailable{}
-	switch {
-	case !cfg.ExistingManagement() && env.KubeconfigOverride == "" && !opts.ExperimentalAzure:
-		missing = append(missing, Unavailable{Field: "management.mode", Blocking: true,
-			Reason: "creating the management cluster on Azure VMs (network, VMs, WireGuard, k0s) is experimental in this build: its steps are tested against a simulation of Azure and stand-ins, never yet against Azure itself",
-			Action: "use management.mode: existing with management.kubeconfig, or pass --kubeconfig of a cluster that exists, or try it with deploy --experimental-azure"})
-	case !cfg.ExistingManagement() && env.KubeconfigOverride == "":
-		missing = append(missing, Unavailable{Field: "management.mode",
-			Reason: "experimental: this build's tests ran the management cluster's Azure steps against a simulation of Azure, and its VPN, SSH, k0s, pod-network and disk CSI steps against stand-ins, never against Azure itself",
-			Action: "check the cluster yourself (kubectl get nodes through the VPN) and report what fails"})
-	}
 	switch {
 	case opts.WithRegional && !cfg.RegionalEnabled():
 		missing = append(missing, Unavailable{Field: "software.k0rdent.regional.enabled", Blocking: true,
@@ -119,7 +106,7 @@ func Phases(env *Env, opts Options) ([]phase.Phase, []Unavailable, error) {
 	missing := Check(env, opts)
 	var phases []phase.Phase
 	pre := &preflight{env: env}
-	azureMode := opts.ExperimentalAzure && !cfg.ExistingManagement() && env.KubeconfigOverride == ""
+	azureMode := env.BuildsManagement()
 	if azureMode {
 		az := env.Azure
 		if az == nil {

@@ -92,14 +92,7 @@ func Cluster(cfg *config.Config, m *prepare.Material, vms []VM) (*ClusterConfig,
 	if _, err := version.NewVersion(ver); err != nil {
 		return nil, fmt.Errorf("software.k0s.version %q is not a k0s version such as %s: %w", ver, config.DefaultK0sVersion, err)
 	}
-	controllers, workers := 0, 0
-	for _, vm := range vms {
-		if vm.Controller {
-			controllers++
-		} else {
-			workers++
-		}
-	}
+	controllers, workers := count(vms)
 	var sans []any
 	var hosts []Host
 	for _, vm := range vms {
@@ -107,15 +100,7 @@ func Cluster(cfg *config.Config, m *prepare.Material, vms []VM) (*ClusterConfig,
 		if !ok {
 			return nil, fmt.Errorf("no WireGuard address or keys prepared for VM %s", vm.Name)
 		}
-		role := RoleWorker
-		switch {
-		case vm.Controller && controllers == 1 && workers == 0:
-			role = RoleSingle
-		case vm.Controller && workers == 0:
-			role = RoleControllerWorker
-		case vm.Controller:
-			role = RoleController
-		}
+		role := role(vm, controllers, workers)
 		if vm.Controller {
 			sans = append(sans, n.Address.String())
 		}
@@ -164,6 +149,46 @@ func VMs(cfg *config.Config) []VM {
 	}
 	for i := 0; i < cfg.Cluster.Workers.Replicas(); i++ {
 		out = append(out, VM{Name: azure.VMName("worker", i+1)})
+	}
+	return out
+}
+
+// count is how many controllers and workers vms has.
+func count(vms []VM) (controllers, workers int) {
+	for _, vm := range vms {
+		if vm.Controller {
+			controllers++
+		} else {
+			workers++
+		}
+	}
+	return controllers, workers
+}
+
+// role is vm's k0s role in a cluster of that many controllers and workers:
+// controllers take workloads only when there are no workers.
+func role(vm VM, controllers, workers int) string {
+	switch {
+	case vm.Controller && controllers == 1 && workers == 0:
+		return RoleSingle
+	case vm.Controller && workers == 0:
+		return RoleControllerWorker
+	case vm.Controller:
+		return RoleController
+	}
+	return RoleWorker
+}
+
+// Nodes are the names of the VMs that run a kubelet and so register as
+// Kubernetes nodes: the workers, or the controllers when there are no
+// workers. A controller-only k0s host (role controller) is no node.
+func Nodes(vms []VM) []string {
+	controllers, workers := count(vms)
+	var out []string
+	for _, vm := range vms {
+		if role(vm, controllers, workers) != RoleController {
+			out = append(out, vm.Name)
+		}
 	}
 	return out
 }

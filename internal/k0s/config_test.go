@@ -123,3 +123,23 @@ func TestClusterConfigurationRefusesABadVersion(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Only hosts with a kubelet register nodes: with workers, the controllers
+// (role controller) are no nodes; without, every controller is one.
+func TestNodesAreTheHostsWithAKubelet(t *testing.T) {
+	for _, tc := range []struct {
+		controllers, workers int
+		want                 string
+	}{
+		{1, 2, "k0s-worker-1 k0s-worker-2"},
+		{3, 1, "k0s-worker-1"},
+		{1, 0, "k0s-controller-1"},
+		{3, 0, "k0s-controller-1 k0s-controller-2 k0s-controller-3"},
+	} {
+		cfg := &config.Config{}
+		cfg.Cluster.Controllers.Count, cfg.Cluster.Workers.Count = &tc.controllers, &tc.workers
+		if got := strings.Join(Nodes(VMs(cfg)), " "); got != tc.want {
+			t.Errorf("%d controllers, %d workers: nodes %q, want %q", tc.controllers, tc.workers, got, tc.want)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/kube"
 )
 
-// The minimal template deployed for real with deploy --experimental-azure:
+// The minimal template deployed for real with deploy:
 // two VMs, the VPN brought up by wg-quick (so: root, wireguard-tools and
 // k0sctl on this machine), k0s, the pod-network check, k0rdent; then both
 // nodes Ready through the VPN and every VM answering in vpn status; then
@@ -43,8 +43,8 @@ func TestLiveDeployMinimal(t *testing.T) {
 			t.Errorf("reset: exit %d, leftovers %v: delete the resource group by hand (az group delete)", code, res.Leftovers)
 		}
 	})
-	if _, _, code := run(t, append([]string{"deploy", "--experimental-azure"}, flags...)...); code != 0 {
-		t.Fatalf("deploy --experimental-azure: exit %d", code)
+	if _, _, code := run(t, append([]string{"deploy"}, flags...)...); code != 0 {
+		t.Fatalf("deploy: exit %d", code)
 	}
 	out, _, code := run(t, append([]string{"vpn", "status", "-o", "json"}, flags...)...)
 	var st struct {

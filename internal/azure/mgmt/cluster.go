@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -177,10 +179,19 @@ func (K0sctlMissingError) Error() string {
 	return "k0sctl is not on this machine's PATH: install k0sctl 0.28 or newer (github.com/k0sproject/k0sctl releases, or your package manager), then run the same command again"
 }
 
-func (p *k0sPhase) Run(ctx context.Context, prog phase.Progress) error {
+// k0sctl is the k0sctl program on the PATH.
+func k0sctl() (string, error) {
 	bin, err := exec.LookPath("k0sctl")
 	if err != nil {
-		return phase.Permanent(K0sctlMissingError{})
+		return "", K0sctlMissingError{}
+	}
+	return bin, nil
+}
+
+func (p *k0sPhase) Run(ctx context.Context, prog phase.Progress) error {
+	bin, err := k0sctl()
+	if err != nil {
+		return phase.Permanent(err)
 	}
 	m, err := p.e.material()
 	if err != nil {
@@ -199,15 +210,31 @@ func (p *k0sPhase) Run(ctx context.Context, prog phase.Progress) error {
 		return err
 	}
 	api := "https://" + net.JoinHostPort(m.Nodes[0].Address.String(), "6443")
+	// k0sctl opens --kubeconfig-out without truncating it: an older, longer
+	// file would keep its tail. It writes into a file of its own, which
+	// then takes the kubeconfig's name whole.
+	fresh := p.kubeconfig + ".k0sctl"
+	if err := os.Remove(fresh); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.kubeconfig), 0o700); err != nil {
+		return err
+	}
 	prog.Printf("k0sctl apply --config %s", cfgPath)
-	cmd := exec.CommandContext(ctx, bin, "apply", "--config", cfgPath, "--kubeconfig-out", p.kubeconfig, "--kubeconfig-api-address", api)
+	cmd := exec.CommandContext(ctx, bin, "apply", "--config", cfgPath, "--kubeconfig-out", fresh, "--kubeconfig-api-address", api)
 	out := progressWriter{prog}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("k0sctl apply --config %s: %w (its output is above; run the same command again once fixed)", cfgPath, err)
 	}
-	if err := os.Chmod(p.kubeconfig, 0o600); err != nil {
-		return fmt.Errorf("k0sctl wrote no kubeconfig to %s: %w", p.kubeconfig, err)
+	if st, err := os.Stat(fresh); err != nil || st.Size() == 0 {
+		return fmt.Errorf("k0sctl apply succeeded but wrote no kubeconfig to %s; run the same command again", fresh)
+	}
+	if err := os.Chmod(fresh, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(fresh, p.kubeconfig); err != nil {
+		return fmt.Errorf("moving the kubeconfig k0sctl wrote into place: %w", err)
 	}
 	prog.Printf("kubeconfig %s", p.kubeconfig)
 	return p.e.Session.Update(ctx, func(r *state.Record) error { r.Management.KubeconfigPath = p.kubeconfig; return nil })
@@ -251,7 +278,12 @@ func (p *podNetPhase) ShouldRun(context.Context) (bool, string, error) {
 	return true, "", nil
 }
 func (p *podNetPhase) DryRun(context.Context) ([]string, error) {
-	return []string{fmt.Sprintf("wait until the %d nodes are Ready", len(p.e.vmNames())),
+	nodes := k0s.Nodes(k0s.VMs(p.e.Config))
+	wait := fmt.Sprintf("wait until the %d nodes are Ready (%s; a controller-only k0s host is no node)", len(nodes), strings.Join(nodes, ", "))
+	if len(nodes) == 1 {
+		wait = fmt.Sprintf("wait until node %s is Ready (a controller-only k0s host is no node; with one node there is no pair to check)", nodes[0])
+	}
+	return []string{wait,
 		fmt.Sprintf("a %s pod serving HTTP on every Ready node, and a pod on each fetching from the next node's (namespace %s; the pods are removed after)", podnet.DefaultImage, podnet.Namespace)}, nil
 }
 
@@ -260,7 +292,7 @@ func (p *podNetPhase) Run(ctx context.Context, prog phase.Progress) error {
 	if err != nil {
 		return err
 	}
-	res, err := podnet.Check(ctx, kc.Client, podnet.Options{Nodes: len(p.e.vmNames()), Timeout: time.Duration(p.e.Config.Timeouts.K0sInstall),
+	res, err := podnet.Check(ctx, kc.Client, podnet.Options{Nodes: len(k0s.Nodes(k0s.VMs(p.e.Config))), Timeout: time.Duration(p.e.Config.Timeouts.K0sInstall),
 		Progress: func(s string) { prog.Printf("%s", s) }})
 	var pe *podnet.Error
 	if errors.As(err, &pe) {
@@ -291,7 +323,7 @@ func (p *podNetPhase) Verify(ctx context.Context) (bool, string, error) {
 			}
 		}
 	}
-	if want := len(p.e.vmNames()); ready < want {
+	if want := len(k0s.Nodes(k0s.VMs(p.e.Config))); ready < want {
 		return false, fmt.Sprintf("%d of %d nodes Ready", ready, want), nil
 	}
 	return true, "", nil

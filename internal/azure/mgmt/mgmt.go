@@ -170,7 +170,8 @@ func (p *preflightPhase) ShouldRun(context.Context) (bool, string, error) {
 	return true, "", nil
 }
 func (p *preflightPhase) DryRun(context.Context) ([]string, error) {
-	return []string{"check providers, sizes and zones, Spot, vCPU quota and the image in " + p.e.Config.Azure.Location}, nil
+	return []string{"check providers, sizes and zones, Spot, vCPU quota and the image in " + p.e.Config.Azure.Location,
+		"check that k0sctl is on this machine's PATH (k0s-install runs it)"}, nil
 }
 
 func (p *preflightPhase) Run(ctx context.Context, prog phase.Progress) error {
@@ -189,15 +190,21 @@ func (p *preflightPhase) Run(ctx context.Context, prog phase.Progress) error {
 			}
 		}
 	}
+	// k0s-install needs k0sctl on this machine: said now, with what
+	// Azure says, before anything is created.
+	_, tool := k0sctl()
 	err = preflight.Check(ctx, c, in)
 	var pe *preflight.Error
-	if errors.As(err, &pe) {
-		return phase.Permanent(err)
+	switch {
+	case errors.As(err, &pe):
+		return phase.Permanent(errors.Join(err, tool))
+	case err != nil:
+		return err
+	case tool != nil:
+		return phase.Permanent(tool)
 	}
-	if err == nil {
-		prog.Printf("the subscription can hold %d VMs in %s", len(p.e.vmNames()), p.e.Config.Azure.Location)
-	}
-	return err
+	prog.Printf("the subscription can hold %d VMs in %s", len(p.e.vmNames()), p.e.Config.Azure.Location)
+	return nil
 }
 
 type preparePhase struct{ e *Env }

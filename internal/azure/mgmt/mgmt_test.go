@@ -21,6 +21,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/state"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/sshvm"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
 type world struct {
@@ -60,6 +61,7 @@ func newWorldWith(t testing.TB, template string, o armsim.Options) *world {
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("%s: %v %v", template, err, diags)
 	}
+	withK0sctl(t)
 	w := &world{sim: armsim.New(o)}
 	dir := t.TempDir()
 	if w.store, err = state.NewFileStore(dir); err != nil {
@@ -207,8 +209,9 @@ func TestAzurePhasesPreflightRefusalCreatesNothing(t *testing.T) {
 
 // After the Azure phases, vpn-up finds every VM's SSH server over its
 // (mapped) WireGuard address, vm-ready checks each over a real SSH
-// connection with the host key the VM was given, and k0s-install stops
-// saying k0sctl is missing when it is not on the PATH. A VM whose
+// connection with the host key the VM was given, and k0s-install runs
+// k0sctl apply and, when it fails, stops naming the command to run again
+// (the k0sctl stand-in fails: it has no world to act on). A VM whose
 // cloud-init failed stops vm-ready at once, naming it.
 func TestClusterPhasesOverSSH(t *testing.T) {
 	for _, broken := range []bool{false, true} {
@@ -235,11 +238,11 @@ func TestClusterPhasesOverSSH(t *testing.T) {
 			addrs[n.Address.String()], vms[n.Name] = vm.Addr(), vm
 		}
 		w.env.SSHAddress = func(wg string) string { return addrs[wg] }
-		t.Setenv("PATH", t.TempDir()) // no k0sctl, no wg-quick
+		t.Setenv(standin.K0sctlEnv, filepath.Join(t.TempDir(), "absent.json"))
 		eng := &phase.Engine{Journal: w.sess, StopTimeout: -1}
 		res, err := eng.Run(context.Background(), append(Phases(w.env), ClusterPhases(w.env, filepath.Join(t.TempDir(), "mgmt.kubeconfig"))...))
 		if err == nil {
-			t.Fatal("the run went past k0s-install without k0sctl")
+			t.Fatal("the run went past a failing k0sctl")
 		}
 		got := map[string]phase.Outcome{}
 		for _, o := range res.Outcomes {
@@ -262,8 +265,8 @@ func TestClusterPhasesOverSSH(t *testing.T) {
 				t.Errorf("%s was not checked over SSH:\n%s", name, c)
 			}
 		}
-		if o := got[PhaseK0sInstall]; o.Status != state.PhaseFailed || !strings.Contains(fmt.Sprint(o.Err), "k0sctl is not on this machine's PATH") {
-			t.Errorf("k0s-install without k0sctl: %+v", o)
+		if o := got[PhaseK0sInstall]; o.Status != state.PhaseFailed || !strings.Contains(fmt.Sprint(o.Err), "k0sctl apply --config "+w.env.SecretsDir) {
+			t.Errorf("k0s-install with a failing k0sctl: %+v", o)
 		}
 	}
 }

@@ -29,7 +29,7 @@ import (
 // the VMs' public addresses in the record (0600) and records its path.
 func (e *Env) VPNConfig(ctx context.Context) (string, error) {
 	if a := e.recorded(); a == nil || len(a.VMs) == 0 {
-		return "", errors.New("no VM is recorded for this deployment: the VPN has no peers yet; run k0rdentctl deploy --experimental-azure")
+		return "", errors.New("no VM is recorded for this deployment: the VPN has no peers yet; run k0rdentctl deploy")
 	}
 	m, err := e.existingMaterial()
 	if err != nil {
@@ -179,7 +179,7 @@ type PeerStatus struct {
 func (e *Env) VPNStatus(ctx context.Context) (*VPNStatus, error) {
 	a := e.recorded()
 	if a == nil || len(a.VMs) == 0 {
-		return nil, errors.New("no VM is recorded for this deployment: there is no VPN yet; run k0rdentctl deploy --experimental-azure")
+		return nil, errors.New("no VM is recorded for this deployment: there is no VPN yet; run k0rdentctl deploy")
 	}
 	m, err := e.existingMaterial()
 	if err != nil {
@@ -287,7 +287,7 @@ func (e *LockdownRefusedError) Error() string {
 func (e *Env) Lockdown(ctx context.Context, say func(string), lock bool) (bool, error) {
 	a := e.recorded()
 	if a == nil || a.NSG == "" {
-		return false, errors.New("no network security group is recorded for this deployment: nothing to lock down; run k0rdentctl deploy --experimental-azure")
+		return false, errors.New("no network security group is recorded for this deployment: nothing to lock down; run k0rdentctl deploy")
 	}
 	if lock {
 		if ok, why := e.reachable(ctx); !ok {

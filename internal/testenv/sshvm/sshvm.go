@@ -1,7 +1,8 @@
 // Package sshvm is an SSH server on loopback that answers as a freshly
 // created management-cluster VM would: the commands k0rdentctl runs to
-// check that cloud-init has finished and that WireGuard is up get the
-// answers a Debian VM gives, from a state the test changes (cloud-init
+// check that cloud-init has finished and that WireGuard is up (and
+// hostname, which the k0sctl stand-in asks) get the answers a Debian VM
+// gives, from a state the test changes (cloud-init
 // still running, failed, done; wg-quick inactive or active; the interface's
 // public key). It is a real SSH server (golang.org/x/crypto/ssh): host key,
 // public-key authentication of one user, exec requests with exit status.
@@ -27,6 +28,8 @@ type State struct {
 	WireGuardKey string
 	// SudoNeedsPassword: sudo -n refuses (the user has no passwordless sudo).
 	SudoNeedsPassword bool
+	// Hostname is what hostname answers ("" answers localhost).
+	Hostname string
 }
 
 // VM is a running server.
@@ -182,6 +185,11 @@ func (v *VM) run(cmd string) (stdout, stderr string, code int) {
 	}
 	cmd = strings.TrimPrefix(cmd, "sudo -n ")
 	switch cmd {
+	case "hostname":
+		if s.Hostname == "" {
+			return "localhost\n", "", 0
+		}
+		return s.Hostname + "\n", "", 0
 	case "cloud-init status":
 		return "status: " + s.CloudInit + "\n", "", map[string]int{"done": 0, "running": 0, "error": 1}[s.CloudInit]
 	case "systemctl is-active wg-quick@wg0":
