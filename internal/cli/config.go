@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k0rdentctl/k0rdentctl/internal/azure"
+	"github.com/k0rdentctl/k0rdentctl/internal/azure/mgmt"
 	"github.com/k0rdentctl/k0rdentctl/internal/azure/preflight"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/ui"
@@ -290,7 +291,8 @@ registered; each VM size is offered in the location and in the configured zones
 (restrictions included) and, for Spot, can run as Spot; the vCPU quota of each
 size family (or the Spot quota) has room for the planned VMs; the image exists
 there and its architecture matches the sizes'. Each problem names the field,
-the value and what would work. Exit code 1 when Azure cannot be asked.`,
+the value and what would work. Exit code 1 when Azure cannot be asked. It
+also warns when k0sctl, which deploy runs to install k0s, is not on the PATH.`,
 		Example: `  k0rdentctl config validate
   k0rdentctl config validate --online -o json`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return vo.run(cmd.Context()) },
@@ -356,6 +358,11 @@ func (o *configValidateOptions) onlineDiagnostics(ctx context.Context, cfg *conf
 		}
 		return nil, err
 	}
+	var out config.Diagnostics
+	if _, err := mgmt.FindK0sctl(); err != nil {
+		out = append(out, config.Diagnostic{Path: "management.mode", Severity: config.SeverityWarning,
+			Message: "k0sctl is not on this machine's PATH: deploy's first phase stops on it (k0s-install runs it)", Hint: "install k0sctl 0.28 or newer"})
+	}
 	clients, err := preflight.NewClients(a.Session.Subscription, a.Session.Credential, a.Session.Options)
 	if err != nil {
 		return nil, err
@@ -366,9 +373,8 @@ func (o *configValidateOptions) onlineDiagnostics(ctx context.Context, cfg *conf
 		if err != nil {
 			return nil, fmt.Errorf("checking the Azure subscription %s: %w", a.Session.Subscription, err)
 		}
-		return nil, nil
+		return out, nil
 	}
-	out := make(config.Diagnostics, 0, len(pe.Problems))
 	for _, p := range pe.Problems {
 		msg := p.Message
 		if p.Value != "" {

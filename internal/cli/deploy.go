@@ -40,11 +40,20 @@ changes nothing the second time, and a run that failed or was interrupted
 (Ctrl-C, exit code 130) resumes: phases recorded as completed are verified and
 not redone.
 
+With management.mode azure (and no --kubeconfig), deploy first builds the
+management cluster: it checks the subscription and that k0sctl is on the PATH,
+makes the keys, the network and the VMs, brings this machine's WireGuard side up
+with wg-quick (as root; otherwise it stops and prints the command to run, or use
+sudo k0rdentctl vpn up, then run deploy again), checks every VM over SSH, runs
+k0sctl apply and proves the pod network; then it installs k0rdent on it. Azure
+access is the default credential chain (az login, or the AZURE_* variables).
+
 Progress is shown live on a terminal and as timestamped lines otherwise; every
 step is recorded in the state folder (k0rdentctl status, k0rdentctl events).`,
 		Example: `  k0rdentctl deploy
   k0rdentctl deploy --with-regional
-  k0rdentctl deploy --kubeconfig ./mgmt.kubeconfig`,
+  k0rdentctl deploy --kubeconfig ./mgmt.kubeconfig
+  sudo k0rdentctl vpn up && k0rdentctl deploy   # mode azure, after deploy stopped at the VPN`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return d.run(cmd.Context()) },
 	}
 	cmd.Flags().IntVar(&d.Parallel, "parallel", 4, "how many independent phases run at the same time (1 or more)")

@@ -10,6 +10,7 @@ import (
 	"github.com/k0rdentctl/k0rdentctl/internal/azure"
 	"github.com/k0rdentctl/k0rdentctl/internal/config"
 	"github.com/k0rdentctl/k0rdentctl/internal/testenv/armsim"
+	"github.com/k0rdentctl/k0rdentctl/internal/testenv/standin"
 )
 
 func runOnSim(t *testing.T, sim *armsim.Sim, args ...string) result {
@@ -29,7 +30,12 @@ func runOnSim(t *testing.T, sim *armsim.Sim, args ...string) result {
 func TestConfigValidateOnline(t *testing.T) {
 	_, flags := workdir(t, "production")
 	sim := armsim.New(armsim.Options{})
-	if r := runOnSim(t, sim, append([]string{"config", "validate", "--online"}, flags...)...); r.code != 0 || !strings.Contains(r.out, "the Azure subscription can hold it") {
+	t.Setenv("PATH", t.TempDir())
+	if r := runOnSim(t, sim, append([]string{"config", "validate", "--online"}, flags...)...); r.code != 0 || !strings.Contains(r.out+r.err, "k0sctl is not on this machine's PATH") {
+		t.Fatalf("validate --online without k0sctl: exit %d, want 0 with a warning naming k0sctl\n%s%s", r.code, r.out, r.err)
+	}
+	withK0sctl(t, standin.K0sctlWorld{})
+	if r := runOnSim(t, sim, append([]string{"config", "validate", "--online"}, flags...)...); r.code != 0 || !strings.Contains(r.out, "the Azure subscription can hold it") || strings.Contains(r.out+r.err, "warning") {
 		t.Fatalf("validate --online on an ordinary subscription: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 	if len(sim.Mutations()) != 0 {

@@ -179,8 +179,8 @@ func (K0sctlMissingError) Error() string {
 	return "k0sctl is not on this machine's PATH: install k0sctl 0.28 or newer (github.com/k0sproject/k0sctl releases, or your package manager), then run the same command again"
 }
 
-// k0sctl is the k0sctl program on the PATH.
-func k0sctl() (string, error) {
+// FindK0sctl is the k0sctl program on the PATH, or K0sctlMissingError.
+func FindK0sctl() (string, error) {
 	bin, err := exec.LookPath("k0sctl")
 	if err != nil {
 		return "", K0sctlMissingError{}
@@ -189,7 +189,7 @@ func k0sctl() (string, error) {
 }
 
 func (p *k0sPhase) Run(ctx context.Context, prog phase.Progress) error {
-	bin, err := k0sctl()
+	bin, err := FindK0sctl()
 	if err != nil {
 		return phase.Permanent(err)
 	}

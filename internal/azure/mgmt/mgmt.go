@@ -192,7 +192,7 @@ func (p *preflightPhase) Run(ctx context.Context, prog phase.Progress) error {
 	}
 	// k0s-install needs k0sctl on this machine: said now, with what
 	// Azure says, before anything is created.
-	_, tool := k0sctl()
+	_, tool := FindK0sctl()
 	err = preflight.Check(ctx, c, in)
 	var pe *preflight.Error
 	switch {
