@@ -10,7 +10,7 @@ FUZZTIME ?= 20s
 AZURITE_VERSION ?= 3.37.0
 AZURITE_DIR ?= .cache/azurite
 
-.PHONY: build plan test unit envtest azurite wgtools fuzz vet bench clean
+.PHONY: build plan test unit envtest azurite wgtools cloudinit fuzz vet bench clean
 
 build: ## build bin/k0rdentctl
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN) ./cmd/k0rdentctl
@@ -32,18 +32,21 @@ azurite: ## install the Azurite storage emulator (npm, pinned) into .cache/azuri
 wgtools: ## wg and wg-quick (Debian's wireguard-tools, unpacked, not installed) and wireguard-go into .cache/wgtools for the VPN tests
 	bash hack/wgtools.sh
 
+cloudinit: ## cloud-init (Debian's package and the Python modules its schema check needs, unpacked, not installed) into .cache/cloudinit for the user-data tests
+	bash hack/cloudinit.sh
+
 vet:
 	$(GO) vet ./...
 
-test: envtest azurite wgtools vet ## every test: unit, integration against real API servers, a short fuzz run
+test: envtest azurite wgtools cloudinit vet ## every test: unit, integration against real API servers, a short fuzz run
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -race -count=1 ./internal/state/ ./internal/phase/ ./internal/ui/progress/ ./internal/kube/ ./internal/vmcheck/ ./internal/azure/infra/ ./internal/azure/mgmt/ ./internal/azure/preflight/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./internal/config/
 
-unit: azurite wgtools ## the fast tests only (no API servers)
+unit: azurite wgtools cloudinit ## the fast tests only (no API servers)
 	$(GO) test ./internal/config/ ./internal/state/ ./internal/phase/ ./internal/ui/... ./internal/cli/ ./internal/kube/
 
-bench: envtest azurite wgtools ## benchmarks; results go to docs/benchmarks.md by hand
+bench: envtest azurite wgtools cloudinit ## benchmarks; results go to docs/benchmarks.md by hand
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

@@ -199,7 +199,9 @@ func (c *Checker) check(ctx context.Context, h Host) *Problem {
 		return &Problem{VM: h.Name, Missing: "cannot run cloud-init status: " + err.Error()}
 	case strings.Contains(out, "status: error"):
 		return &Problem{VM: h.Name, Missing: "cloud-init failed (see sudo cloud-init status --long and /var/log/cloud-init-output.log on the VM); delete the VM so that deploy creates it again", Final: true}
-	case code != 0 || !strings.Contains(out, "status: done"):
+	case !strings.Contains(out, "status: done") || (code != 0 && code != 2):
+		// cloud-init 23.4 and later exit 2 when done with recoverable
+		// errors (warnings, deprecated keys): done all the same.
 		return &Problem{VM: h.Name, Missing: "cloud-init has not finished (" + firstLine(out) + ")"}
 	}
 	if out, _, err := run(client, "systemctl is-active wg-quick@wg0"); err != nil || strings.TrimSpace(out) != "active" {

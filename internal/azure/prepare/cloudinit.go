@@ -9,13 +9,14 @@ import (
 
 // cloudConfig is the part of cloud-init's #cloud-config k0rdentctl uses.
 type cloudConfig struct {
-	PackageUpdate bool              `json:"package_update"`
-	Packages      []string          `json:"packages"`
-	SSHDeleteKeys bool              `json:"ssh_deletekeys"`
-	SSHGenKeyType []string          `json:"ssh_genkeytypes"`
-	SSHKeys       map[string]string `json:"ssh_keys"`
-	WriteFiles    []writeFile       `json:"write_files"`
-	RunCmd        [][]string        `json:"runcmd"`
+	PackageUpdate bool     `json:"package_update"`
+	Packages      []string `json:"packages"`
+	SSHDeleteKeys bool     `json:"ssh_deletekeys"`
+	// SSHKeys: with host keys given, cloud-init generates none (so no
+	// ssh_genkeytypes, which its schema wants non-empty).
+	SSHKeys    map[string]string `json:"ssh_keys"`
+	WriteFiles []writeFile       `json:"write_files"`
+	RunCmd     [][]string        `json:"runcmd"`
 }
 
 type writeFile struct {
@@ -53,7 +54,6 @@ func (m *Material) CloudInit(vm string) ([]byte, error) {
 		PackageUpdate: true,
 		Packages:      []string{"wireguard"},
 		SSHDeleteKeys: true,
-		SSHGenKeyType: []string{},
 		SSHKeys: map[string]string{
 			"ed25519_private": string(hostKey),
 			"ed25519_public":  n.HostKey.AuthorizedKey,

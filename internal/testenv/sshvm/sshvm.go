@@ -20,7 +20,10 @@ import (
 
 // State is what the VM answers from.
 type State struct {
-	// CloudInit is "running", "done" or "error" (cloud-init status).
+	// CloudInit is "running", "done" or "error" (cloud-init status), or
+	// "degraded": done with recoverable errors (a schema warning, a
+	// deprecated key), which cloud-init 23.4 and later (Ubuntu 24.04's)
+	// report as "status: done" with exit status 2.
 	CloudInit string
 	// WireGuardActive: wg-quick@wg0 is active.
 	WireGuardActive bool
@@ -191,6 +194,9 @@ func (v *VM) run(cmd string) (stdout, stderr string, code int) {
 		}
 		return s.Hostname + "\n", "", 0
 	case "cloud-init status":
+		if s.CloudInit == "degraded" {
+			return "status: done\n", "", 2
+		}
 		return "status: " + s.CloudInit + "\n", "", map[string]int{"done": 0, "running": 0, "error": 1}[s.CloudInit]
 	case "systemctl is-active wg-quick@wg0":
 		if s.WireGuardActive {
