@@ -48,7 +48,8 @@ import (
 // controller-only k0s host is no node), the real kcm chart, the
 // Credential and the disk CSI driver from its Helm repository, exit 0.
 // The kubeconfig k0sctl wrote replaces a longer stale file whole. A third
-// run changes nothing in Azure and does not run k0sctl again.
+// run changes nothing in Azure and does not run k0sctl again; reset then
+// leaves nothing in Azure and no kubeconfig or key behind.
 func TestDeployAzureFromEmptySubscriptionToK0rdent(t *testing.T) {
 	capz, err := testenv.CAPZCRDDir(t.Context())
 	rgMust(t, err)
@@ -246,6 +247,23 @@ func TestDeployAzureFromEmptySubscriptionToK0rdent(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(world.Log); !bytes.Equal(again, log) {
 		t.Errorf("k0sctl ran again:\n%s", again)
+	}
+	// reset -y: nothing of the deployment is left in Azure, its kubeconfig
+	// and keys are gone, the record is archived.
+	var out, errOut bytes.Buffer
+	code := cli.ExecuteWith(t.Context(), append([]string{"reset", "-y"}, flags...), cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, cli.BuildInfo{Version: "test"}, hooks)
+	outputs = append(outputs, out.String(), errOut.String())
+	if code != 0 || !strings.Contains(out.String(), "is reset") {
+		t.Fatalf("reset -y: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if left := sim.Resources(); len(left) != 0 {
+		t.Errorf("left in Azure after reset: %d resources", len(left))
+	}
+	if _, err := os.Stat(kubeconfig); !os.IsNotExist(err) {
+		t.Errorf("kubeconfig after reset: %v", err)
+	}
+	if keys, _ := filepath.Glob(filepath.Join(stateDir, "secrets", id+"-*")); len(keys) != 0 {
+		t.Errorf("keys left after reset: %v", keys)
 	}
 	// The client secret is in no output and no file of the state folder.
 	for _, o := range outputs {
