@@ -225,6 +225,7 @@ func (p *k0sPhase) Run(ctx context.Context, prog phase.Progress) error {
 	out := progressWriter{prog}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
+		_ = os.Remove(fresh) // k0sctl opens it before it applies anything
 		return fmt.Errorf("k0sctl apply --config %s: %w (its output is above; run the same command again once fixed)", cfgPath, err)
 	}
 	if st, err := os.Stat(fresh); err != nil || st.Size() == 0 {

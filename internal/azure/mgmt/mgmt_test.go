@@ -240,7 +240,8 @@ func TestClusterPhasesOverSSH(t *testing.T) {
 		w.env.SSHAddress = func(wg string) string { return addrs[wg] }
 		t.Setenv(standin.K0sctlEnv, filepath.Join(t.TempDir(), "absent.json"))
 		eng := &phase.Engine{Journal: w.sess, StopTimeout: -1}
-		res, err := eng.Run(context.Background(), append(Phases(w.env), ClusterPhases(w.env, filepath.Join(t.TempDir(), "mgmt.kubeconfig"))...))
+		kubeconfig := filepath.Join(t.TempDir(), "mgmt.kubeconfig")
+		res, err := eng.Run(context.Background(), append(Phases(w.env), ClusterPhases(w.env, kubeconfig)...))
 		if err == nil {
 			t.Fatal("the run went past a failing k0sctl")
 		}
@@ -267,6 +268,9 @@ func TestClusterPhasesOverSSH(t *testing.T) {
 		}
 		if o := got[PhaseK0sInstall]; o.Status != state.PhaseFailed || !strings.Contains(fmt.Sprint(o.Err), "k0sctl apply --config "+w.env.SecretsDir) {
 			t.Errorf("k0s-install with a failing k0sctl: %+v", o)
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(kubeconfig), "*")); len(left) != 0 {
+			t.Errorf("a failed k0sctl apply left %v", left)
 		}
 	}
 }

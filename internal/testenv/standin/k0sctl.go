@@ -48,7 +48,8 @@ type K0sctlWorld struct {
 // that runs a kubelet (worker, controller+worker, single) registers its
 // Node, Ready (a controller+worker with k0s's controller taint), named by
 // the configured hostname; and the admin kubeconfig is written to K,
-// opened without truncation as k0sctl opens it.
+// which, as k0sctl does, it opens (without truncation) before anything
+// else, so that a failed run leaves it there, empty.
 //
 // Where it differs from k0sctl: it installs nothing (the API server of
 // K0sctlWorld plays the cluster), and the kubeconfig keeps that API
@@ -76,6 +77,17 @@ func runK0sctl(args []string, stdout io.Writer) error {
 	apiAddress := fl.String("kubeconfig-api-address", "", "")
 	if err := fl.Parse(args[1:]); err != nil {
 		return err
+	}
+	// As k0sctl: the kubeconfig file is opened (created, not truncated)
+	// before anything else, and written at the end.
+	var kubeconfigFile *os.File
+	if *kubeconfigOut != "" {
+		f, err := os.OpenFile(*kubeconfigOut, os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("failed to open kubeconfig-out file: %w", err)
+		}
+		defer f.Close()
+		kubeconfigFile = f
 	}
 	raw, err := os.ReadFile(os.Getenv(K0sctlEnv))
 	if err != nil {
@@ -133,19 +145,14 @@ func runK0sctl(args []string, stdout io.Writer) error {
 	if err := registerNodes(kc, nodes); err != nil {
 		return err
 	}
-	if *kubeconfigOut != "" {
+	if kubeconfigFile != nil {
 		if *apiAddress == "" {
 			return errors.New("the stand-in expects --kubeconfig-api-address with --kubeconfig-out")
 		}
-		f, err := os.OpenFile(*kubeconfigOut, os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("failed to open kubeconfig-out file: %w", err)
-		}
-		if _, err := f.Write(kc); err != nil {
-			_ = f.Close()
+		if _, err := kubeconfigFile.Write(kc); err != nil {
 			return err
 		}
-		if err := f.Close(); err != nil {
+		if err := kubeconfigFile.Close(); err != nil {
 			return err
 		}
 	}
