@@ -32,7 +32,7 @@ func TestDeployAzureStopsAtTheVPN(t *testing.T) {
 	if len(sim.Resources()) != 0 {
 		t.Fatal("a deploy stopped in preflight made resources")
 	}
-	withK0sctl(t, standin.K0sctlWorld{})
+	standin.UseK0sctl(t, standin.K0sctlWorld{})
 	r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...)
 	if r.code != ExitFailed || !strings.Contains(r.out+r.err, "sudo wg-quick up "+filepath.Join(dir, "state", "secrets")) {
 		t.Fatalf("deploy: exit %d, want 1 stopping at the VPN with the command to run\n%s\n%s", r.code, r.out, r.err)

@@ -43,20 +43,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// withK0sctl makes the k0sctl stand-in, acting on world, the only program
-// on the PATH (for this test and the processes it starts).
-func withK0sctl(t *testing.T, world standin.K0sctlWorld) {
-	t.Helper()
-	env, err := standin.K0sctlOnPath(t.TempDir(), world)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-}
-
 // silentCluster is an address that accepts connections and never answers:
 // a management cluster behind a network that hangs, so that a run stays in
 // its preflight until it is interrupted or killed.

@@ -56,7 +56,7 @@ func TestReadmeUsingItAzure(t *testing.T) {
 	lines := readmeUsingIt(t)[0]
 	dir := t.TempDir()
 	t.Chdir(dir)
-	withK0sctl(t, standin.K0sctlWorld{})
+	standin.UseK0sctl(t, standin.K0sctlWorld{})
 	sim := armsim.New(armsim.Options{})
 	ran := 0
 	for _, line := range lines {

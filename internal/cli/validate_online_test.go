@@ -34,7 +34,7 @@ func TestConfigValidateOnline(t *testing.T) {
 	if r := runOnSim(t, sim, append([]string{"config", "validate", "--online"}, flags...)...); r.code != 0 || !strings.Contains(r.out+r.err, "k0sctl is not on this machine's PATH") {
 		t.Fatalf("validate --online without k0sctl: exit %d, want 0 with a warning naming k0sctl\n%s%s", r.code, r.out, r.err)
 	}
-	withK0sctl(t, standin.K0sctlWorld{})
+	standin.UseK0sctl(t, standin.K0sctlWorld{})
 	if r := runOnSim(t, sim, append([]string{"config", "validate", "--online"}, flags...)...); r.code != 0 || !strings.Contains(r.out, "the Azure subscription can hold it") || strings.Contains(r.out+r.err, "warning") {
 		t.Fatalf("validate --online on an ordinary subscription: exit %d\n%s%s", r.code, r.out, r.err)
 	}

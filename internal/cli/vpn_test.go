@@ -112,7 +112,7 @@ func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 	dir, flags := workdir(t, "minimal")
 	sim := armsim.New(armsim.Options{})
 	hostPath := os.Getenv("PATH")
-	withK0sctl(t, standin.K0sctlWorld{})
+	standin.UseK0sctl(t, standin.K0sctlWorld{})
 	t.Setenv("PATH", os.Getenv("PATH")+":"+hostPath) // ip, for wg-quick
 	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitFailed || !strings.Contains(r.out+r.err, "wg-quick up") {
 		t.Fatalf("deploy: exit %d, want 1 at the VPN\n%s%s", r.code, r.out, r.err)
@@ -261,7 +261,7 @@ func TestVPNCommandsOverRealWireGuard(t *testing.T) {
 func TestVPNConfig(t *testing.T) {
 	dir, flags := workdir(t, "minimal")
 	sim := armsim.New(armsim.Options{})
-	withK0sctl(t, standin.K0sctlWorld{})
+	standin.UseK0sctl(t, standin.K0sctlWorld{})
 	if r := runOnSim(t, sim, append([]string{"deploy"}, flags...)...); r.code != ExitFailed {
 		t.Fatalf("deploy: exit %d\n%s", r.code, r.err)
 	}

@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -108,23 +107,15 @@ func TestDeployAzureFromEmptySubscriptionToK0rdent(t *testing.T) {
 			return closedAddress(t)
 		},
 	}
-	binDir := t.TempDir()
-	env, err := standin.K0sctlOnPath(binDir, standin.K0sctlWorld{})
-	rgMust(t, err)
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	worldFile := standin.UseK0sctl(t, standin.K0sctlWorld{})
 	var outputs []string
-	deploy := func(args ...string) opsResult {
+	run := func(args ...string) opsResult {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		args = append(append([]string{"deploy"}, args...), flags...)
-		code := cli.ExecuteWith(t.Context(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, cli.BuildInfo{Version: "test"}, hooks)
-		t.Logf("k0rdentctl %s → exit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
-		outputs = append(outputs, out.String(), errOut.String())
-		return opsResult{out.String(), errOut.String(), code}
+		r := cliRunWith(t, hooks, append(args, flags...)...)
+		outputs = append(outputs, r.out, r.err)
+		return r
 	}
+	deploy := func() opsResult { t.Helper(); return run("deploy") }
 
 	if r := deploy(); r.code != 1 || !strings.Contains(r.out+r.err, "sudo wg-quick up") {
 		t.Fatalf("first deploy: exit %d, want 1 at the VPN with the command to run", r.code)
@@ -164,9 +155,7 @@ func TestDeployAzureFromEmptySubscriptionToK0rdent(t *testing.T) {
 		mu.Unlock()
 		world.SSH[n.Address.String()] = vm.Addr()
 	}
-	wj, err := json.Marshal(world)
-	rgMust(t, err)
-	rgMust(t, os.WriteFile(filepath.Join(binDir, "k0sctl-world.json"), wj, 0o600))
+	rgMust(t, standin.SetK0sctlWorld(worldFile, world))
 	// A stale kubeconfig, longer than the one k0sctl writes.
 	kubeconfig := state.KubeconfigPath(stateDir, "k0rdent-small")
 	rgMust(t, os.MkdirAll(filepath.Dir(kubeconfig), 0o700))
@@ -250,11 +239,8 @@ func TestDeployAzureFromEmptySubscriptionToK0rdent(t *testing.T) {
 	}
 	// reset -y: nothing of the deployment is left in Azure, its kubeconfig
 	// and keys are gone, the record is archived.
-	var out, errOut bytes.Buffer
-	code := cli.ExecuteWith(t.Context(), append([]string{"reset", "-y"}, flags...), cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, cli.BuildInfo{Version: "test"}, hooks)
-	outputs = append(outputs, out.String(), errOut.String())
-	if code != 0 || !strings.Contains(out.String(), "is reset") {
-		t.Fatalf("reset -y: exit %d\n%s%s", code, out.String(), errOut.String())
+	if r := run("reset", "-y"); r.code != 0 || !strings.Contains(r.out, "is reset") {
+		t.Fatalf("reset -y: exit %d", r.code)
 	}
 	if left := sim.Resources(); len(left) != 0 {
 		t.Errorf("left in Azure after reset: %d resources", len(left))

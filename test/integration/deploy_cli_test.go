@@ -17,8 +17,14 @@ import (
 // cliRun runs k0rdentctl as an operator would, with no terminal.
 func cliRun(t *testing.T, args ...string) opsResult {
 	t.Helper()
+	return cliRunWith(t, cli.Hooks{}, args...)
+}
+
+// cliRunWith is cliRun with the test's hooks (simulations of Azure).
+func cliRunWith(t *testing.T, hooks cli.Hooks, args ...string) opsResult {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := cli.Execute(t.Context(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, cli.BuildInfo{Version: "test"})
+	code := cli.ExecuteWith(t.Context(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, cli.BuildInfo{Version: "test"}, hooks)
 	t.Logf("k0rdentctl %s → exit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
 	return opsResult{out.String(), errOut.String(), code}
 }

@@ -45,11 +45,7 @@ func newAzureSims(t *testing.T, lag int) *azureSims {
 // run runs k0rdentctl on w with the simulations as Azure.
 func (s *azureSims) run(t *testing.T, w *regionalWorld, args ...string) opsResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	args = append(args, "-c", w.cfgPath, "--state-dir", w.stateDir)
-	code := cli.ExecuteWith(t.Context(), args, cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, cli.BuildInfo{Version: "test"}, s.hooks)
-	t.Logf("k0rdentctl %s → exit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
-	return opsResult{out.String(), errOut.String(), code}
+	return cliRunWith(t, s.hooks, append(args, "-c", w.cfgPath, "--state-dir", w.stateDir)...)
 }
 
 // TestCreatedServicePrincipalLifecycle: with create_principal, credentials

@@ -272,6 +272,9 @@ type podNetPhase struct {
 	kubeconfig string
 }
 
+// nodes are the VMs that register as Kubernetes nodes.
+func (p *podNetPhase) nodes() []string { return k0s.Nodes(k0s.VMs(p.e.Config)) }
+
 func (p *podNetPhase) Name() string       { return PhasePodNetwork }
 func (p *podNetPhase) Title() string      { return "Prove the pod network between nodes" }
 func (p *podNetPhase) Requires() []string { return []string{PhaseK0sInstall} }
@@ -279,7 +282,7 @@ func (p *podNetPhase) ShouldRun(context.Context) (bool, string, error) {
 	return true, "", nil
 }
 func (p *podNetPhase) DryRun(context.Context) ([]string, error) {
-	nodes := k0s.Nodes(k0s.VMs(p.e.Config))
+	nodes := p.nodes()
 	wait := fmt.Sprintf("wait until the %d nodes are Ready (%s; a controller-only k0s host is no node)", len(nodes), strings.Join(nodes, ", "))
 	if len(nodes) == 1 {
 		wait = fmt.Sprintf("wait until node %s is Ready (a controller-only k0s host is no node; with one node there is no pair to check)", nodes[0])
@@ -293,7 +296,7 @@ func (p *podNetPhase) Run(ctx context.Context, prog phase.Progress) error {
 	if err != nil {
 		return err
 	}
-	res, err := podnet.Check(ctx, kc.Client, podnet.Options{Nodes: len(k0s.Nodes(k0s.VMs(p.e.Config))), Timeout: time.Duration(p.e.Config.Timeouts.K0sInstall),
+	res, err := podnet.Check(ctx, kc.Client, podnet.Options{Nodes: len(p.nodes()), Timeout: time.Duration(p.e.Config.Timeouts.K0sInstall),
 		Progress: func(s string) { prog.Printf("%s", s) }})
 	var pe *podnet.Error
 	if errors.As(err, &pe) {
@@ -324,7 +327,7 @@ func (p *podNetPhase) Verify(ctx context.Context) (bool, string, error) {
 			}
 		}
 	}
-	if want := len(k0s.Nodes(k0s.VMs(p.e.Config))); ready < want {
+	if want := len(p.nodes()); ready < want {
 		return false, fmt.Sprintf("%d of %d nodes Ready", ready, want), nil
 	}
 	return true, "", nil

@@ -61,7 +61,7 @@ func newWorldWith(t testing.TB, template string, o armsim.Options) *world {
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("%s: %v %v", template, err, diags)
 	}
-	withK0sctl(t)
+	standin.UseK0sctl(t, standin.K0sctlWorld{}) // preflight wants some k0sctl
 	w := &world{sim: armsim.New(o)}
 	dir := t.TempDir()
 	if w.store, err = state.NewFileStore(dir); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/k0sproject/k0sctl/pkg/apis/k0sctl.k0sproject.io/v1beta1"
@@ -254,13 +255,38 @@ func K0sctlOnPath(dir string, world K0sctlWorld) ([]string, error) {
 	if err := os.Symlink(exe, filepath.Join(dir, "k0sctl")); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(world)
-	if err != nil {
-		return nil, err
-	}
 	wf := filepath.Join(dir, "k0sctl-world.json")
-	if err := os.WriteFile(wf, raw, 0o600); err != nil {
+	if err := SetK0sctlWorld(wf, world); err != nil {
 		return nil, err
 	}
 	return []string{"PATH=" + dir, K0sctlEnv + "=" + wf}, nil
+}
+
+// SetK0sctlWorld writes world to file, for the stand-in's next runs.
+func SetK0sctlWorld(file string, world K0sctlWorld) error {
+	raw, err := json.Marshal(world)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, raw, 0o600)
+}
+
+// UseK0sctl does K0sctlOnPath in a temporary folder and sets its
+// environment for the rest of test t (and the processes it starts); it
+// returns the world's file, for SetK0sctlWorld.
+func UseK0sctl(t testing.TB, world K0sctlWorld) string {
+	t.Helper()
+	env, err := K0sctlOnPath(t.TempDir(), world)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+		if k == K0sctlEnv {
+			file = v
+		}
+	}
+	return file
 }
